@@ -1,0 +1,34 @@
+#pragma once
+// Shared pieces of the CLI: how a subcommand registers itself, how errors become exit codes,
+// and small parsers for option values.
+
+#include <cstddef>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "semcache/status.hpp"
+
+namespace semcache::cli {
+
+// A subcommand's body: returns the process exit code.
+using Command = std::function<int()>;
+
+// Each subcommand file adds its CLI11 subcommand and sets `run` when it is chosen.
+void add_gen_command(CLI::App& app, Command& run);
+void add_load_command(CLI::App& app, Command& run);
+void add_query_command(CLI::App& app, Command& run);
+void add_bench_command(CLI::App& app, Command& run);
+
+// Prints "semcache: <message>" on stderr and returns the exit code for the status.
+int fail(const Status& status);
+
+// "16,32,64" -> {16, 32, 64}; a bad item is an error naming the option.
+Expected<std::vector<std::size_t>> parse_size_list(const std::string& text, const std::string& option);
+
+// Writes text to a file (the --json OUT of harness commands).
+Status write_text_file(const std::string& path, const std::string& text);
+
+}  // namespace semcache::cli

@@ -1,0 +1,127 @@
+// semcache load: stream a vector file into a vector set (ids and attributes from JSONL, row
+// numbers otherwise), build it with several threads, and save a snapshot.
+// Rows are inserted in batches, so memory holds one batch of floats beside the set. On any
+// error nothing is written: an existing snapshot under --save stays as it was.
+
+#include <chrono>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "cli.hpp"
+#include "progress.hpp"
+#include "semcache/vector_file.hpp"
+#include "semcache/vector_set.hpp"
+
+namespace semcache::cli {
+namespace {
+
+struct LoadArgs {
+  std::string file;
+  std::string set_name;
+  std::string format = "auto";
+  std::string quant = "int8";
+  std::string metric = "cosine";
+  std::size_t m = 16;
+  std::size_t ef_construction = 200;
+  std::size_t threads = 0;
+  std::size_t batch_rows = 65536;
+  std::string save;
+};
+
+int run_load(const LoadArgs& args) {
+  const auto start = std::chrono::steady_clock::now();
+  auto format = parse_vector_format(args.format);
+  if (!format) return fail(Status::invalid_argument("--format: expected auto, fvecs, bvecs, npy or jsonl, got '" + args.format + "'"));
+  auto quant = parse_quantization(args.quant);
+  if (!quant) return fail(Status::invalid_argument("--quant: expected int8, f32 or bin, got '" + args.quant + "'"));
+  auto metric = parse_metric(args.metric);
+  if (!metric) return fail(Status::invalid_argument("--metric: expected cosine, ip or l2, got '" + args.metric + "'"));
+
+  auto reader = VectorReader::open(args.file, *format);
+  if (!reader) return fail(reader.status());
+  VectorReader& in = **reader;
+  VectorSetOptions options;
+  options.dim = in.dim();
+  options.metric = *metric;
+  options.quantization = *quant;
+  options.m = args.m;
+  options.ef_construction = args.ef_construction;
+  auto created = VectorSet::create(options);
+  if (!created) return fail(created.status());
+  VectorSet& set = **created;
+
+  const std::size_t threads = args.threads > 0 ? args.threads : std::max(1u, std::thread::hardware_concurrency());
+  const std::size_t total = in.count().value_or(0);
+  ProgressBar bar("load");
+  std::vector<std::string> ids;
+  std::vector<std::string> attributes;
+  std::vector<float> rows;
+  bool any_attributes = false;
+  std::size_t loaded = 0;
+  auto flush = [&]() -> Status {
+    if (ids.empty()) return Status::ok();
+    if (!any_attributes) attributes.clear();
+    const std::size_t before = loaded;
+    Status st = set.add_batch(ids, rows, attributes, threads, [&](const BuildProgress& p) {
+      bar.update("load", before + p.done, std::max(total, before + p.total));
+    });
+    if (!st) return st.with_context(args.file);
+    loaded += ids.size();
+    ids.clear();
+    attributes.clear();
+    rows.clear();
+    any_attributes = false;
+    return Status::ok();
+  };
+  VectorRecord record;
+  for (;;) {
+    auto more = in.next(record);
+    if (!more) return fail(more.status());
+    if (!*more) break;
+    ids.emplace_back(record.id);
+    attributes.emplace_back(record.attributes_json);
+    any_attributes = any_attributes || !record.attributes_json.empty();
+    rows.insert(rows.end(), record.vector.begin(), record.vector.end());
+    if (ids.size() >= args.batch_rows) {
+      if (Status st = flush(); !st) return fail(st);
+    }
+  }
+  if (Status st = flush(); !st) return fail(st);
+  bar.finish();
+  const double build_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (Status st = set.save(args.save); !st) return fail(st);
+  const double total_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  fmt::print("set '{}': {} vectors of dimension {} ({}, {}), M={}, efC={}, {} threads\n", args.set_name, set.size(),
+             set.dim(), to_string(options.metric), to_string(options.quantization), options.m, options.ef_construction,
+             threads);
+  fmt::print("read + build {:.2f}s ({:.0f} vectors/s, {:.1f} MB/s of input), memory {:.1f} MB\n", build_seconds,
+             static_cast<double>(loaded) / build_seconds, static_cast<double>(in.bytes_read()) / 1e6 / build_seconds,
+             static_cast<double>(set.memory_bytes()) / 1e6);
+  fmt::print("snapshot {} saved ({:.2f}s in all)\n", args.save, total_seconds);
+  return 0;
+}
+
+}  // namespace
+
+void add_load_command(CLI::App& app, Command& run) {
+  auto args = std::make_shared<LoadArgs>();
+  CLI::App* load = app.add_subcommand(
+      "load",
+      "Load vectors into a vector set and save it as a snapshot.\n"
+      "Inputs: fvecs / bvecs / .npy (f32, f16, int8; ids are row numbers) or JSONL lines\n"
+      "  {\"id\": \"doc-1\", \"vector\": [0.1, ...], \"attributes\": {\"year\": 1999}}");
+  load->add_option("file", args->file, "Vector file")->required()->check(CLI::ExistingFile);
+  load->add_option("--set", args->set_name, "Name of the vector set")->required();
+  load->add_option("--format", args->format, "auto|fvecs|bvecs|npy|jsonl (auto: by extension, then magic)")->capture_default_str();
+  load->add_option("--quant", args->quant, "Vector storage: int8 (default, per-vector scale) | f32 | bin")->capture_default_str();
+  load->add_option("--metric", args->metric, "Distance: cosine|ip|l2")->capture_default_str();
+  load->add_option("--m", args->m, "HNSW links per node (2*M on layer 0)")->capture_default_str()->check(CLI::Range(2, 128));
+  load->add_option("--ef-construction", args->ef_construction, "HNSW candidate list while building")->capture_default_str()->check(CLI::Range(1, 10000));
+  load->add_option("--threads", args->threads, "Build threads (0 = all cores)")->capture_default_str();
+  load->add_option("--batch-rows", args->batch_rows, "Rows read before each parallel insert")->capture_default_str()->check(CLI::PositiveNumber);
+  load->add_option("--save", args->save, "Write the set to this snapshot file")->required();
+  load->callback([&run, args] { run = [args] { return run_load(*args); }; });
+}
+
+}  // namespace semcache::cli

@@ -1,0 +1,270 @@
+// JSONL vector files: one object per line, {"id": ..., "vector": [...], "attributes": {...}}.
+//
+// The file is mapped and split at '\n' with memchr; each line is parsed on its own with the
+// simdjson On-Demand parser, which is reused for the whole file, so memory stays constant
+// (the parser's buffers grow to the longest line and no further). On-Demand needs
+// SIMDJSON_PADDING readable bytes after a document, whatever their content: a line with that
+// much of the mapping after it is parsed in place, and only the last line or so of the file
+// is copied into a padded buffer. Parsing per line, rather than handing the whole file to
+// iterate_many(), keeps the error position a line number and lets blank lines through.
+//
+// Field order is free; unknown fields are skipped; a repeated field is refused rather than
+// silently taking the first or the last. The id is a string or an integer (rendered in
+// decimal); without one a record gets its row number, as in the binary formats. The first
+// record is parsed by open() so that dim() is known; every later vector must match it.
+// "attributes" is handed out as the raw JSON text of the object, validated by simdjson's
+// structural pass but not re-serialised, because the consumer (the vector set) stores it.
+
+#include <simdjson.h>
+
+#include <cerrno>
+#include <vector>
+
+#include "io/vector_file_detail.hpp"
+
+namespace semcache::detail {
+
+namespace {
+
+namespace od = simdjson::ondemand;
+
+std::string_view type_name(od::json_type type) {
+  switch (type) {
+    case od::json_type::array: return "array";
+    case od::json_type::object: return "object";
+    case od::json_type::number: return "number";
+    case od::json_type::string: return "string";
+    case od::json_type::boolean: return "boolean";
+    case od::json_type::null: return "null";
+  }
+  return "unknown";
+}
+
+bool is_blank(std::string_view line) { return line.find_first_not_of(" \t\r") == std::string_view::npos; }
+
+class JsonlVectorReader final : public VectorReader {
+ public:
+  explicit JsonlVectorReader(MappedFile file) : file_(std::move(file)) {}
+
+  // Reads the first record so that dim() is known.
+  Status start() {
+    if (file_.size() == 0) return Status::bad_input(file_.path() + ": file is empty");
+    auto found = read_record();
+    if (!found) return found.status();
+    if (!*found) return Status::bad_input(file_.path() + ": no records (only blank lines)");
+    pending_ = true;
+    return Status::ok();
+  }
+
+  VectorFormat format() const override { return VectorFormat::kJsonl; }
+  std::size_t dim() const override { return dim_; }
+  std::optional<std::size_t> count() const override { return std::nullopt; }
+  std::uint64_t bytes_read() const override { return pos_; }
+
+  Expected<bool> next(VectorRecord& out) override {
+    if (pending_) {
+      pending_ = false;
+    } else {
+      auto found = read_record();
+      if (!found) return found.status();
+      if (!*found) return false;
+      ++row_;
+    }
+    out.id = has_id_ ? std::string_view(id_) : row_id(row_, row_id_buf_);
+    out.vector = std::span<const float>(vector_.data(), vector_.size());
+    out.attributes_json = attributes_;
+    out.row = row_;
+    return true;
+  }
+
+ private:
+  // Finds the next non-blank line and parses it: true when a record was read, false at EOF.
+  Expected<bool> read_record() {
+    const char* base = reinterpret_cast<const char*>(file_.data());
+    const std::size_t size = file_.size();
+    while (pos_ < size) {
+      const char* start = base + pos_;
+      const auto* newline = static_cast<const char*>(std::memchr(start, '\n', size - pos_));
+      std::size_t length = newline != nullptr ? static_cast<std::size_t>(newline - start) : size - pos_;
+      pos_ += length + (newline != nullptr ? 1 : 0);
+      ++line_;
+      std::string_view line(start, length);
+      if (line_ == 1 && line.starts_with("\xEF\xBB\xBF")) line.remove_prefix(3);
+      if (is_blank(line)) continue;
+      if (Status s = parse_line(line); !s) return s;
+      return true;
+    }
+    return false;
+  }
+
+  Status error(const std::string& reason) const {
+    return Status::bad_input(file_.path() + ":" + std::to_string(line_) + ": " + reason);
+  }
+
+  Status json_error(simdjson::error_code code) const {
+    return error(std::string("invalid JSON: ") + simdjson::error_message(code));
+  }
+
+  Status parse_line(std::string_view line) {
+    const char* json = line.data();
+    const std::size_t in_file = static_cast<std::size_t>(line.data() - reinterpret_cast<const char*>(file_.data()));
+    std::size_t capacity = file_.size() - in_file;
+    if (capacity < line.size() + simdjson::SIMDJSON_PADDING) {
+      padded_.resize(line.size() + simdjson::SIMDJSON_PADDING);
+      std::memcpy(padded_.data(), line.data(), line.size());
+      json = padded_.data();
+      capacity = padded_.size();
+    }
+
+    od::document doc;
+    if (auto err = parser_.iterate(json, line.size(), capacity).get(doc)) return json_error(err);
+    od::json_type type;
+    if (auto err = doc.type().get(type)) return json_error(err);
+    if (type != od::json_type::object) {
+      return error("not a JSON object (got " + std::string(type_name(type)) + ")");
+    }
+    od::object object;
+    if (auto err = doc.get_object().get(object)) return json_error(err);
+
+    bool have_vector = false, have_attributes = false;
+    has_id_ = false;
+    attributes_ = {};
+    for (auto field_result : object) {
+      od::field field;
+      if (auto err = std::move(field_result).get(field)) return json_error(err);
+      std::string_view key;
+      if (auto err = field.unescaped_key().get(key)) return json_error(err);
+      od::value value = field.value();
+      if (key == "vector") {
+        if (have_vector) return error("duplicate field \"vector\"");
+        have_vector = true;
+        if (Status s = parse_vector(value); !s) return s;
+      } else if (key == "id") {
+        if (has_id_) return error("duplicate field \"id\"");
+        has_id_ = true;
+        if (Status s = parse_id(value); !s) return s;
+      } else if (key == "attributes") {
+        if (have_attributes) return error("duplicate field \"attributes\"");
+        have_attributes = true;
+        od::json_type attributes_type;
+        if (auto err = value.type().get(attributes_type)) return json_error(err);
+        if (attributes_type != od::json_type::object) {
+          return error("field \"attributes\" must be an object, got " + std::string(type_name(attributes_type)));
+        }
+        od::object attributes;
+        if (auto err = value.get_object().get(attributes)) return json_error(err);
+        if (auto err = attributes.raw_json().get(attributes_)) return json_error(err);
+      }
+    }
+    if (doc.current_location().error() != simdjson::OUT_OF_BOUNDS) {
+      return error("unexpected content after the object");
+    }
+    if (!have_vector) return error("missing field \"vector\"");
+    if (dim_ == 0) {
+      dim_ = vector_.size();
+      first_line_ = line_;
+    } else if (vector_.size() != dim_) {
+      return error("vector has " + std::to_string(vector_.size()) + " components, expected " +
+                   std::to_string(dim_) + " (from line " + std::to_string(first_line_) + ")");
+    }
+    return Status::ok();
+  }
+
+  Status parse_vector(od::value& value) {
+    od::json_type type;
+    if (auto err = value.type().get(type)) return json_error(err);
+    if (type != od::json_type::array) {
+      return error("field \"vector\" must be an array, got " + std::string(type_name(type)));
+    }
+    od::array array;
+    if (auto err = value.get_array().get(array)) return json_error(err);
+    vector_.clear();
+    for (auto element_result : array) {
+      const std::size_t index = vector_.size();
+      od::value element;
+      if (auto err = std::move(element_result).get(element)) return json_error(err);
+      double number;
+      if (auto err = element.get_double().get(number)) {
+        od::json_type element_type;
+        if (element.type().get(element_type) == simdjson::SUCCESS && element_type != od::json_type::number) {
+          return error("field \"vector\" element " + std::to_string(index) + " must be a number, got " +
+                       std::string(type_name(element_type)));
+        }
+        return error("field \"vector\" element " + std::to_string(index) + " is not a valid number (" +
+                     simdjson::error_message(err) + ")");
+      }
+      if (index == kMaxVectorDim) {
+        return error("field \"vector\" has more than " + std::to_string(kMaxVectorDim) + " components");
+      }
+      const float component = static_cast<float>(number);
+      if (!std::isfinite(component)) {
+        char text[32];
+        auto [end, ec] = std::to_chars(text, text + sizeof text, number);
+        return error("component " + std::to_string(index) + " is infinite (" + std::string(text, end) +
+                     " does not fit a float)");
+      }
+      vector_.push_back(component);
+    }
+    if (vector_.empty()) return error("field \"vector\" is empty");
+    return Status::ok();
+  }
+
+  Status parse_id(od::value& value) {
+    od::json_type type;
+    if (auto err = value.type().get(type)) return json_error(err);
+    if (type == od::json_type::string) {
+      std::string_view text;
+      if (auto err = value.get_string().get(text)) return json_error(err);
+      id_.assign(text);
+      return Status::ok();
+    }
+    if (type == od::json_type::number) {
+      std::int64_t signed_id;
+      if (value.get_int64().get(signed_id) == simdjson::SUCCESS) {
+        char buf[24];
+        auto [end, ec] = std::to_chars(buf, buf + sizeof buf, signed_id);
+        id_.assign(buf, end);
+        return Status::ok();
+      }
+      std::uint64_t unsigned_id;
+      if (value.get_uint64().get(unsigned_id) == simdjson::SUCCESS) {
+        id_ = to_decimal(unsigned_id);
+        return Status::ok();
+      }
+      std::string_view token = value.raw_json_token();
+      while (!token.empty() && (token.back() == ' ' || token.back() == '\t' || token.back() == ',' ||
+                                token.back() == '}' || token.back() == '\r')) {
+        token.remove_suffix(1);
+      }
+      return error("field \"id\" must be a string or an integer, got number " + std::string(token));
+    }
+    return error("field \"id\" must be a string or an integer, got " + std::string(type_name(type)));
+  }
+
+  MappedFile file_;
+  od::parser parser_;
+  std::vector<char> padded_;
+  std::size_t pos_ = 0;
+  std::size_t line_ = 0;
+  std::size_t first_line_ = 0;
+  std::size_t row_ = 0;
+  std::size_t dim_ = 0;
+  bool pending_ = false;
+  bool has_id_ = false;
+  std::vector<float> vector_;
+  std::string id_;
+  std::string_view attributes_;
+  char row_id_buf_[24] = {};
+};
+
+}  // namespace
+
+Expected<std::unique_ptr<VectorReader>> open_jsonl_reader(const std::string& path) {
+  auto file = MappedFile::open(path);
+  if (!file) return file.status();
+  auto reader = std::make_unique<JsonlVectorReader>(std::move(*file));
+  if (Status s = reader->start(); !s) return s;
+  return std::unique_ptr<VectorReader>(std::move(reader));
+}
+
+}  // namespace semcache::detail

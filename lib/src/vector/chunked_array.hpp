@@ -1,0 +1,103 @@
+#pragma once
+// Storage that grows without moving what it holds.
+//
+// A graph that is searched while it grows cannot live in a std::vector: a reallocation would pull
+// the memory from under a running search. ChunkedArray keeps fixed-size chunks behind a table of
+// atomic pointers sized once up front; growing allocates a new chunk under a mutex and publishes
+// its pointer with release order, so readers never take a lock. Elements never move; a chunk is
+// only freed when the array is destroyed.
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <mutex>
+#include <new>
+
+namespace semcache::detail {
+
+// Raw storage: `stride` bytes per element, zero-initialised, 64-byte aligned chunks.
+class ChunkedBytes {
+ public:
+  static constexpr std::size_t kChunkShift = 12;  // 4096 elements per chunk
+  static constexpr std::size_t kChunkSize = std::size_t{1} << kChunkShift;
+  static constexpr std::size_t kMaxChunks = std::size_t{1} << 16;  // up to 268M elements
+
+  explicit ChunkedBytes(std::size_t stride) : stride_(stride), chunks_(new std::atomic<std::byte*>[kMaxChunks]) {
+    for (std::size_t i = 0; i < kMaxChunks; ++i) chunks_[i].store(nullptr, std::memory_order_relaxed);
+  }
+  ~ChunkedBytes() {
+    for (std::size_t i = 0; i < kMaxChunks; ++i) {
+      std::byte* chunk = chunks_[i].load(std::memory_order_relaxed);
+      if (chunk == nullptr) break;
+      std::free(chunk);
+    }
+  }
+  ChunkedBytes(const ChunkedBytes&) = delete;
+  ChunkedBytes& operator=(const ChunkedBytes&) = delete;
+
+  // Makes element `index` addressable. Returns false when the capacity limit or memory runs out.
+  bool ensure(std::size_t index) {
+    const std::size_t chunk = index >> kChunkShift;
+    if (chunk >= kMaxChunks) return false;
+    if (chunks_[chunk].load(std::memory_order_acquire) != nullptr) return true;
+    std::lock_guard<std::mutex> guard(grow_mutex_);
+    for (std::size_t c = allocated_chunks_; c <= chunk; ++c) {
+      const std::size_t bytes = (stride_ * kChunkSize + 63) / 64 * 64;
+      void* memory = std::aligned_alloc(64, bytes);
+      if (memory == nullptr) return false;
+      std::memset(memory, 0, bytes);
+      chunks_[c].store(static_cast<std::byte*>(memory), std::memory_order_release);
+      allocated_chunks_ = c + 1;
+    }
+    return true;
+  }
+
+  std::byte* at(std::size_t index) const {
+    return chunks_[index >> kChunkShift].load(std::memory_order_acquire) + (index & (kChunkSize - 1)) * stride_;
+  }
+
+  std::size_t stride() const { return stride_; }
+  std::size_t allocated_bytes() const { return allocated_chunks_ * stride_ * kChunkSize; }
+
+ private:
+  std::size_t stride_;
+  std::unique_ptr<std::atomic<std::byte*>[]> chunks_;
+  std::mutex grow_mutex_;
+  std::size_t allocated_chunks_ = 0;  // guarded by grow_mutex_ (read without it only for statistics)
+};
+
+// Typed variant for objects with constructors (ids, attributes). Same growth rules.
+template <typename T>
+class ChunkedArray {
+ public:
+  ChunkedArray() : bytes_(sizeof(T)) {}
+  ~ChunkedArray() {
+    for (std::size_t i = 0; i < constructed_; ++i) at(i).~T();
+  }
+  ChunkedArray(const ChunkedArray&) = delete;
+  ChunkedArray& operator=(const ChunkedArray&) = delete;
+
+  // Makes `index` addressable, default-constructing every element up to it.
+  bool ensure(std::size_t index) {
+    if (index < constructed_.load(std::memory_order_acquire)) return true;
+    std::lock_guard<std::mutex> guard(construct_mutex_);
+    if (!bytes_.ensure(index)) return false;
+    std::size_t n = constructed_.load(std::memory_order_relaxed);
+    for (; n <= index; ++n) new (bytes_.at(n)) T();
+    constructed_.store(n, std::memory_order_release);
+    return true;
+  }
+
+  T& at(std::size_t index) { return *std::launder(reinterpret_cast<T*>(bytes_.at(index))); }
+  const T& at(std::size_t index) const { return *std::launder(reinterpret_cast<const T*>(bytes_.at(index))); }
+
+ private:
+  ChunkedBytes bytes_;
+  std::mutex construct_mutex_;
+  std::atomic<std::size_t> constructed_{0};
+};
+
+}  // namespace semcache::detail

@@ -1,0 +1,180 @@
+#pragma once
+// The compiled form of a filter expression and the pieces its evaluation is made of.
+//
+// filter_parse.cpp turns the text into a FilterProgram: a flat array of nodes (an expression tree
+// whose children are indices), a pool of literals and the list of fields the expression reads.
+// filter_json.cpp finds those fields in an element's JSON attributes in one pass over the
+// top-level object; filter.cpp evaluates the tree over the values found. A program is immutable
+// once built and is shared by every copy of a Filter; all per-call state lives on the caller's
+// stack (Value slots and a Scratch arena), so evaluation is thread-safe without locks.
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace semcache::detail {
+
+// Limits that keep recursion bounded and per-call state on the stack.
+inline constexpr std::size_t kMaxFilterDepth = 256;  // nesting of operators and parentheses
+inline constexpr std::size_t kMaxFilterFields = 64;  // distinct fields per expression
+inline constexpr int kMaxJsonDepth = 64;             // nesting of arrays/objects in attributes
+
+enum class ValueKind : std::uint8_t {
+  kNumber,     // number; JSON true/false become 1/0
+  kString,     // bytes, escapes already decoded
+  kNull,       // JSON null or the literal null
+  kTuple,      // an array literal of the expression: `items` points into the program
+  kJsonArray,  // an array from the attributes: `text` is its raw JSON, '[' to ']', already validated
+};
+
+// A value during evaluation: 16 bytes, trivially copyable and trivially default-constructible (an
+// array of slots costs nothing to declare). Strings and arrays are views whose bytes live in the
+// program, in the attributes text, or in the Scratch arena of the current call.
+struct Value {
+  ValueKind kind;
+  std::uint32_t size;  // string bytes, JSON array text bytes, or tuple items
+  union {
+    double number;
+    const char* text;
+    const Value* items;
+  };
+
+  static Value make_number(double n) {
+    Value v;
+    v.kind = ValueKind::kNumber;
+    v.size = 0;
+    v.number = n;
+    return v;
+  }
+  static Value make_string(const char* data, std::size_t size) {
+    Value v;
+    v.kind = ValueKind::kString;
+    v.size = static_cast<std::uint32_t>(size);
+    v.text = data;
+    return v;
+  }
+  static Value make_null() {
+    Value v;
+    v.kind = ValueKind::kNull;
+    v.size = 0;
+    v.number = 0;
+    return v;
+  }
+  static Value make_tuple(const Value* items, std::size_t count) {
+    Value v;
+    v.kind = ValueKind::kTuple;
+    v.size = static_cast<std::uint32_t>(count);
+    v.items = items;
+    return v;
+  }
+  static Value make_json_array(const char* data, std::size_t size) {
+    Value v;
+    v.kind = ValueKind::kJsonArray;
+    v.size = static_cast<std::uint32_t>(size);
+    v.text = data;
+    return v;
+  }
+  std::string_view string() const { return {text, size}; }
+};
+
+// Bytes for strings decoded during one call. The first kInlineBytes live inside the object (on the
+// caller's stack); beyond that, blocks are allocated and freed with the arena.
+class Scratch {
+ public:
+  Scratch() = default;
+  Scratch(const Scratch&) = delete;
+  Scratch& operator=(const Scratch&) = delete;
+
+  char* allocate(std::size_t size) {
+    if (size <= kInlineBytes - used_) {
+      char* p = inline_ + used_;
+      used_ += size;
+      return p;
+    }
+    overflow_.push_back(std::make_unique<char[]>(size == 0 ? 1 : size));
+    return overflow_.back().get();
+  }
+
+ private:
+  static constexpr std::size_t kInlineBytes = 512;
+  char inline_[kInlineBytes];
+  std::size_t used_ = 0;
+  std::vector<std::unique_ptr<char[]>> overflow_;
+};
+
+enum class OpCode : std::uint8_t {
+  kLiteral,  // lhs: index in literals
+  kField,    // lhs: index in fields (the value slot)
+  kNot,      // lhs: operand
+  kPow, kMul, kDiv, kMod, kAdd, kSub,
+  kGt, kGe, kLt, kLe, kEq, kNe, kIn,
+  kAnd, kOr,
+};
+
+struct Node {
+  OpCode op;
+  std::uint32_t lhs;
+  std::uint32_t rhs;
+};
+
+struct FilterProgram {
+  FilterProgram() = default;
+  FilterProgram(const FilterProgram&) = delete;  // literals point into strings_ and tuple_items_
+  FilterProgram& operator=(const FilterProgram&) = delete;
+
+  std::string expression;
+  std::vector<Node> nodes;
+  std::uint32_t root = 0;
+  std::vector<Value> literals;
+  std::vector<std::string> fields;
+  bool is_constant = false;  // the whole expression folded to a literal
+  bool constant_result = false;
+
+  // Owners of the bytes literals point to; deques never move what they hold.
+  std::deque<std::string> strings;
+  std::deque<std::vector<Value>> tuple_items;
+};
+
+// --- filter_parse.cpp ---------------------------------------------------------------------------
+
+// Builds the program, or fills `error` with "column N: message" and returns nullptr.
+std::shared_ptr<const FilterProgram> compile_filter(std::string_view expression, std::string& error);
+
+// --- filter.cpp ---------------------------------------------------------------------------------
+
+// Evaluates the subtree at `node` with the field values found in the attributes.
+Value evaluate(const FilterProgram& program, std::uint32_t node, const Value* fields, Scratch& scratch);
+bool is_truthy(const Value& value);
+
+// --- filter_json.cpp ----------------------------------------------------------------------------
+
+// Scans the top-level JSON object once and stores the value of each of `fields` in `slots`
+// (first occurrence wins). False when the text is not a JSON object, when a field is missing,
+// or when a field holds an object (or an array containing one), which the language cannot hold.
+bool extract_fields(std::string_view json, const std::vector<std::string>& fields, Value* slots,
+                    Scratch& scratch);
+
+// Walks the items of a kJsonArray value.
+class JsonArrayCursor {
+ public:
+  explicit JsonArrayCursor(const Value& array);
+  // The next item, or false at the end.
+  bool next(Value& item, Scratch& scratch);
+
+ private:
+  const char* p_;
+  const char* end_;
+};
+
+// The number a string converts to in arithmetic and comparisons: the whole string must be a
+// decimal number (leading white space and a '+' allowed, as strtod does); otherwise 0.
+double string_to_number(std::string_view text);
+
+// Appends the UTF-8 encoding of a code point.
+void append_utf8(std::uint32_t code_point, char*& out);
+
+}  // namespace semcache::detail
