@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "io/vector_file_detail.hpp"
 #include "semcache/vector_file.hpp"
 
 using semcache::ErrorCode;
@@ -307,6 +308,85 @@ TEST_CASE("vector_file: npy float16 known values", "[io]") {
   CHECK(m->data == expected);
   CHECK(std::signbit(m->data[6]));
   CHECK(m->data[3] > 0.0f);
+}
+
+TEST_CASE("vector_file: half_to_float is exact for all 65536 inputs", "[io]") {
+  // Reference: the textbook decoding of sign, 5-bit exponent and 10-bit mantissa.
+  auto reference = [](std::uint16_t h) {
+    const int exponent = (h >> 10) & 0x1f, mantissa = h & 0x3ff;
+    float v;
+    if (exponent == 0) {
+      v = std::ldexp(static_cast<float>(mantissa), -24);
+    } else if (exponent == 0x1f) {
+      v = mantissa != 0 ? std::numeric_limits<float>::quiet_NaN() : std::numeric_limits<float>::infinity();
+    } else {
+      v = std::ldexp(static_cast<float>(mantissa | 0x400), exponent - 25);
+    }
+    return (h & 0x8000) != 0 ? -v : v;
+  };
+  std::size_t mismatches = 0;
+  for (std::uint32_t h = 0; h <= 0xffff; ++h) {
+    const float got = semcache::detail::half_to_float(static_cast<std::uint16_t>(h));
+    const float want = reference(static_cast<std::uint16_t>(h));
+    const bool same = std::isnan(want) ? std::isnan(got) : got == want && std::signbit(got) == std::signbit(want);
+    if (!same) ++mismatches;
+  }
+  CHECK(mismatches == 0);
+}
+
+TEST_CASE("vector_file: the NaN/Inf scan finds the first bad component at every position", "[io]") {
+  for (std::size_t n = 1; n <= 40; ++n) {
+    std::vector<float> v(n, 1.0f);
+    CHECK(semcache::detail::find_non_finite(v.data(), n) == n);
+    for (std::size_t bad = 0; bad < n; ++bad) {
+      std::vector<float> w = v;
+      w[bad] = bad % 2 == 0 ? std::numeric_limits<float>::quiet_NaN() : -std::numeric_limits<float>::infinity();
+      if (bad + 1 < n) w[n - 1] = std::numeric_limits<float>::infinity();
+      CHECK(semcache::detail::find_non_finite(w.data(), n) == bad);
+    }
+  }
+}
+
+TEST_CASE("vector_file: npy rows wider than one conversion block", "[io]") {
+  TempDir dir;
+  const std::size_t dim = 37;  // two blocks of 16 and a tail of 5
+  std::string halves, bytes;
+  std::vector<float> half_expected, byte_expected;
+  for (std::size_t r = 0; r < 3; ++r) {
+    for (std::size_t c = 0; c < dim; ++c) {
+      const std::uint16_t h = static_cast<std::uint16_t>(0x3C00 + r * 64 + c);  // 1 + (r * 64 + c) / 1024
+      append(halves, h);
+      half_expected.push_back(1.0f + static_cast<float>(r * 64 + c) / 1024.0f);
+      const auto b = static_cast<std::int8_t>(static_cast<int>(r * dim + c) - 60);
+      bytes += static_cast<char>(b);
+      byte_expected.push_back(static_cast<float>(b));
+    }
+  }
+  const std::string half_path = dir.file("half.npy");
+  write_bytes(half_path, npy_file(2, npy_dict("<f2", "(3, 37)"), halves));
+  auto h = semcache::read_float_matrix(half_path);
+  REQUIRE(h.has_value());
+  CHECK(h->data == half_expected);
+
+  const std::string byte_path = dir.file("int8.npy");
+  write_bytes(byte_path, npy_file(1, npy_dict("|i1", "(3, 37)"), bytes));
+  auto b = semcache::read_float_matrix(byte_path);
+  REQUIRE(b.has_value());
+  CHECK(b->data == byte_expected);
+
+  // The same bytes as bvecs rows read as unsigned.
+  std::string bvecs;
+  std::vector<float> bvecs_expected;
+  for (std::size_t r = 0; r < 3; ++r) {
+    append<std::int32_t>(bvecs, static_cast<std::int32_t>(dim));
+    bvecs += bytes.substr(r * dim, dim);
+    for (std::size_t c = 0; c < dim; ++c) bvecs_expected.push_back(static_cast<unsigned char>(bytes[r * dim + c]));
+  }
+  const std::string bvecs_path = dir.file("wide.bvecs");
+  write_bytes(bvecs_path, bvecs);
+  auto bv = semcache::read_float_matrix(bvecs_path);
+  REQUIRE(bv.has_value());
+  CHECK(bv->data == bvecs_expected);
 }
 
 TEST_CASE("vector_file: npy int8 and uint8", "[io]") {

@@ -107,11 +107,40 @@ inline float half_to_float(std::uint16_t h) {
   const std::uint32_t w = static_cast<std::uint32_t>(h) << 16;
   const std::uint32_t sign = w & 0x80000000u;
   const std::uint32_t two_w = w + w;
-  const float normalized = std::bit_cast<float>((two_w >> 4) + (0xE0u << 23)) * 0x1p-112f;
-  const float subnormal = std::bit_cast<float>((two_w >> 17) | (126u << 23)) - 0.5f;
-  const std::uint32_t magnitude =
-      two_w < (1u << 27) ? std::bit_cast<std::uint32_t>(subnormal) : std::bit_cast<std::uint32_t>(normalized);
-  return std::bit_cast<float>(sign | magnitude);
+  const std::uint32_t normal = std::bit_cast<std::uint32_t>(std::bit_cast<float>((two_w >> 4) + (0xE0u << 23)) * 0x1p-112f);
+  const std::uint32_t subnormal = std::bit_cast<std::uint32_t>(std::bit_cast<float>((two_w >> 17) | (126u << 23)) - 0.5f);
+  const std::uint32_t is_subnormal = 0u - static_cast<std::uint32_t>(two_w < (1u << 27));
+  return std::bit_cast<float>(sign | (subnormal & is_subnormal) | (normal & ~is_subnormal));
+}
+
+// Row conversions into a float buffer. The fixed-size inner blocks let the compiler
+// vectorise them even at -O2, whose cost model refuses loops that need a scalar epilogue.
+inline constexpr std::size_t kWidenBlock = 16;
+
+inline void widen_halves(const unsigned char* src, float* __restrict dst, std::size_t n) {
+  std::size_t i = 0;
+  for (; i + kWidenBlock <= n; i += kWidenBlock) {
+    std::uint16_t h[kWidenBlock];
+    std::memcpy(h, src + 2 * i, sizeof h);
+    for (std::size_t j = 0; j < kWidenBlock; ++j) dst[i + j] = half_to_float(h[j]);
+  }
+  for (; i < n; ++i) {
+    std::uint16_t h;
+    std::memcpy(&h, src + 2 * i, sizeof h);
+    dst[i] = half_to_float(h);
+  }
+}
+
+template <typename Byte>
+inline void widen_bytes(const unsigned char* src, float* __restrict dst, std::size_t n) {
+  static_assert(sizeof(Byte) == 1);
+  std::size_t i = 0;
+  for (; i + kWidenBlock <= n; i += kWidenBlock) {
+    Byte b[kWidenBlock];
+    std::memcpy(b, src + i, sizeof b);
+    for (std::size_t j = 0; j < kWidenBlock; ++j) dst[i + j] = static_cast<float>(b[j]);
+  }
+  for (; i < n; ++i) dst[i] = static_cast<float>(static_cast<Byte>(src[i]));
 }
 
 }  // namespace semcache::detail

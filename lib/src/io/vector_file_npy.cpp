@@ -213,18 +213,14 @@ class NpyVectorReader final : public VectorReader {
         if (std::size_t bad = find_non_finite(vector, dim_); bad != dim_) return non_finite(bad, vector[bad]);
         break;
       case NpyDtype::kF16:
-        for (std::size_t i = 0; i < dim_; ++i) {
-          std::uint16_t h;
-          std::memcpy(&h, src + 2 * i, sizeof h);
-          buffer_[i] = half_to_float(h);
-        }
+        widen_halves(src, buffer_.data(), dim_);
         if (std::size_t bad = find_non_finite(vector, dim_); bad != dim_) return non_finite(bad, vector[bad]);
         break;
       case NpyDtype::kI8:
-        for (std::size_t i = 0; i < dim_; ++i) buffer_[i] = static_cast<float>(static_cast<std::int8_t>(src[i]));
+        widen_bytes<std::int8_t>(src, buffer_.data(), dim_);
         break;
       case NpyDtype::kU8:
-        for (std::size_t i = 0; i < dim_; ++i) buffer_[i] = static_cast<float>(src[i]);
+        widen_bytes<std::uint8_t>(src, buffer_.data(), dim_);
         break;
     }
     out.id = row_id(row_, id_buf_);

@@ -56,8 +56,7 @@ class TexmexVectorReader final : public VectorReader {
         return non_finite_error(file_.path() + ": row " + std::to_string(row), bad, vector[bad]);
       }
     } else {
-      const unsigned char* bytes = *payload;
-      for (std::size_t i = 0; i < dim; ++i) buffer_[i] = static_cast<float>(bytes[i]);
+      widen_bytes<std::uint8_t>(*payload, buffer_.data(), dim);
       vector = buffer_.data();
     }
     out.id = row_id(row, id_buf_);

@@ -1,0 +1,47 @@
+# Helpers shared by the CLI tests (sourced, not run). Each test gets the semcache binary as $1.
+set -uo pipefail
+SEMCACHE="$1"
+WORK="$(mktemp -d)"
+trap 'rm -rf "$WORK"' EXIT
+failures=0
+checks=0
+
+# expect_fail CODE "substring" ... -- command args: the command must exit with CODE and print
+# every substring on stderr.
+expect_fail() {
+  local code="$1"; shift
+  local needles=()
+  while [ "$1" != "--" ]; do needles+=("$1"); shift; done
+  shift
+  local err rc
+  err="$("$@" 2>&1 >/dev/null)"; rc=$?
+  checks=$((checks + 1))
+  if [ "$rc" -ne "$code" ]; then
+    echo "FAIL: expected exit $code, got $rc: $*"; echo "  stderr: $err"; failures=$((failures + 1)); return
+  fi
+  for n in "${needles[@]}"; do
+    if [[ "$err" != *"$n"* ]]; then
+      echo "FAIL: stderr lacks '$n': $*"; echo "  stderr: $err"; failures=$((failures + 1)); return
+    fi
+  done
+  echo "ok: exit $code: ${err:0:160}"
+}
+
+# expect_ok command args: the command must exit 0.
+expect_ok() {
+  local out rc
+  out="$("$@" 2>&1)"; rc=$?
+  checks=$((checks + 1))
+  if [ "$rc" -ne 0 ]; then
+    echo "FAIL: expected success, got $rc: $*"; echo "$out" | tail -5; failures=$((failures + 1)); return
+  fi
+  echo "ok: $*"
+}
+
+pass() { checks=$((checks + 1)); echo "ok: $1"; }
+fail_check() { checks=$((checks + 1)); failures=$((failures + 1)); echo "FAIL: $1"; }
+
+finish() {
+  echo "$((checks - failures)) passed, $failures failed"
+  [ "$failures" -eq 0 ]
+}
