@@ -18,8 +18,13 @@
 //           the per-query times; latency percentiles are nearest-rank over the
 //           sorted per-query times, in microseconds. Before the first ef, one
 //           untimed warm-up pass over all queries fills caches and faults in
-//           the visited-list pool. --repeat R times R passes over the
-//           queries per ef and pools their samples (as `bench recall --repeat`).
+//           the visited-list pool. --repeat R times R passes per ef, as
+//           `bench recall --repeat` does: qps is the median pass (every pass
+//           in qps_repeats), the latency percentiles pool all passes.
+//   work    hops_per_query (nodes whose neighbour list was scanned, all
+//           layers) and neighbours_scanned_per_query (the lengths of those
+//           lists: an upper bound on distances computed, since visited ids are
+//           skipped), from hnswlib's own counters over the first pass.
 //   recall  |found ∩ gt[:k]| / k averaged over queries, against the first k
 //           columns of --gt (TEXMEX ivecs, row ids into --base); without --gt
 //           the exact top-k is computed here by brute force on the same
@@ -325,9 +330,18 @@ double nearest_rank(const std::vector<double>& sorted, double p) {
 struct Run {
     size_t ef = 0;
     double recall_at_k = 0;
-    double qps = 0;
-    Latency latency_us;
+    double qps = 0;                  // median over the --repeat passes
+    std::vector<double> qps_repeats;  // every pass
+    Latency latency_us;              // pooled over the passes
+    double hops_per_query = 0;       // nodes whose neighbour list was scanned (all layers)
+    double neighbours_scanned_per_query = 0;  // sum of those lists: an upper bound on distances computed
 };
+
+double median(std::vector<double> values) {
+    std::sort(values.begin(), values.end());
+    const size_t mid = values.size() / 2;
+    return values.size() % 2 ? values[mid] : (values[mid - 1] + values[mid]) / 2;
+}
 
 struct Build {
     double seconds = 0;
@@ -358,7 +372,7 @@ std::string json_number(double value, const char* format = "%.6g") {
     return text;
 }
 
-std::string result_json(const Options& options, size_t n, size_t dim, size_t query_count, const Build& build,
+std::string result_json(const Options& options, size_t n, size_t dim, size_t queries_count, const Build& build,
                         const std::vector<Run>& runs, const std::string& kernel) {
     std::string j = "{\n";
     j += "  \"kind\": \"recall\",\n";
@@ -372,7 +386,7 @@ std::string result_json(const Options& options, size_t n, size_t dim, size_t que
          ", \"ef_construction\": " + std::to_string(options.ef_construction) +
          ", \"threads\": " + std::to_string(options.threads) + ", \"quant\": \"f32\", \"metric\": \"cosine\"" +
          ", \"n\": " + std::to_string(n) + ", \"dim\": " + std::to_string(dim) +
-         ", \"query_count\": " + std::to_string(query_count) + ", \"repeat\": " + std::to_string(options.repeat) +
+         ", \"queries_count\": " + std::to_string(queries_count) + ", \"repeat\": " + std::to_string(options.repeat) +
          ", \"seed\": " + std::to_string(options.seed) + "},\n";
     j += "  \"machine\": {\"cores\": " + std::to_string(std::thread::hardware_concurrency()) + ", \"cpu_flags\": [";
     const auto flags = compiled_cpu_flags();
@@ -386,11 +400,16 @@ std::string result_json(const Options& options, size_t n, size_t dim, size_t que
     j += "  \"runs\": [\n";
     for (size_t i = 0; i < runs.size(); ++i) {
         const Run& r = runs[i];
+        std::string repeats;
+        for (size_t p = 0; p < r.qps_repeats.size(); ++p) repeats += (p ? ", " : "") + json_number(r.qps_repeats[p]);
         j += "    {\"ef\": " + std::to_string(r.ef) + ", \"k\": " + std::to_string(options.k) +
              ", \"recall_at_k\": " + json_number(r.recall_at_k, "%.6f") + ", \"qps\": " + json_number(r.qps) +
+             ", \"qps_repeats\": [" + repeats + "]" +
              ", \"latency_us\": {\"p50\": " + json_number(r.latency_us.p50) +
              ", \"p90\": " + json_number(r.latency_us.p90) + ", \"p99\": " + json_number(r.latency_us.p99) +
-             ", \"p999\": " + json_number(r.latency_us.p999) + ", \"max\": " + json_number(r.latency_us.max) + "}}" +
+             ", \"p999\": " + json_number(r.latency_us.p999) + ", \"max\": " + json_number(r.latency_us.max) + "}" +
+             ", \"hops_per_query\": " + json_number(r.hops_per_query) +
+             ", \"neighbours_scanned_per_query\": " + json_number(r.neighbours_scanned_per_query) + "}" +
              (i + 1 < runs.size() ? ",\n" : "\n");
     }
     j += "  ]\n}\n";
@@ -468,8 +487,8 @@ int run(const Options& options) {
         for (; count < k; ++count) out[count] = static_cast<hnswlib::labeltype>(-1);
     };
 
-    std::printf("%6s %10s %10s %9s %9s %9s %9s %9s\n", "ef", "recall@k", "qps", "p50_us", "p90_us", "p99_us",
-                "p999_us", "max_us");
+    std::printf("%6s %10s %10s %9s %9s %9s %9s %9s %7s %9s\n", "ef", "recall@k", "qps", "p50_us", "p90_us",
+                "p99_us", "p999_us", "max_us", "hops/q", "scanned/q");
     for (size_t e = 0; e < options.ef_list.size(); ++e) {
         Run r;
         r.ef = options.ef_list[e];
@@ -477,17 +496,27 @@ int run(const Options& options) {
         if (e == 0)
             for (size_t q = 0; q < queries.rows; ++q) search_one(q);  // warm-up, untimed
 
-        // --repeat R pools R passes: R times the samples for the tail percentiles.
-        double total_seconds = 0;
-        for (size_t pass = 0; pass < options.repeat; ++pass)
+        // hnswlib counts its work in searchKnn whether asked or not; read the
+        // counters over the first pass.
+        index.metric_hops = 0;
+        index.metric_distance_computations = 0;
+        for (size_t pass = 0; pass < options.repeat; ++pass) {
+            double pass_seconds = 0;
             for (size_t q = 0; q < queries.rows; ++q) {
                 const auto start = std::chrono::steady_clock::now();
                 search_one(q);
                 const double seconds =
                     std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
                 latency_us[pass * queries.rows + q] = seconds * 1e6;
-                total_seconds += seconds;
+                pass_seconds += seconds;
             }
+            r.qps_repeats.push_back(double(queries.rows) / pass_seconds);
+            if (pass == 0) {
+                r.hops_per_query = double(index.metric_hops.load()) / double(queries.rows);
+                r.neighbours_scanned_per_query =
+                    double(index.metric_distance_computations.load()) / double(queries.rows);
+            }
+        }
 
         size_t hits = 0;
         for (size_t q = 0; q < queries.rows; ++q) {
@@ -501,13 +530,14 @@ int run(const Options& options) {
                     }
         }
         r.recall_at_k = double(hits) / double(queries.rows * k);
-        r.qps = double(queries.rows * options.repeat) / total_seconds;
+        r.qps = median(r.qps_repeats);
         std::sort(latency_us.begin(), latency_us.end());
         r.latency_us = {nearest_rank(latency_us, 0.50), nearest_rank(latency_us, 0.90),
                         nearest_rank(latency_us, 0.99), nearest_rank(latency_us, 0.999), latency_us.back()};
         runs.push_back(r);
-        std::printf("%6zu %10.4f %10.1f %9.1f %9.1f %9.1f %9.1f %9.1f\n", r.ef, r.recall_at_k, r.qps,
-                    r.latency_us.p50, r.latency_us.p90, r.latency_us.p99, r.latency_us.p999, r.latency_us.max);
+        std::printf("%6zu %10.4f %10.1f %9.1f %9.1f %9.1f %9.1f %9.1f %7.0f %9.0f\n", r.ef, r.recall_at_k, r.qps,
+                    r.latency_us.p50, r.latency_us.p90, r.latency_us.p99, r.latency_us.p999, r.latency_us.max,
+                    r.hops_per_query, r.neighbours_scanned_per_query);
         std::fflush(stdout);
     }
 

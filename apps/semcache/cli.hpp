@@ -21,6 +21,7 @@ void add_gen_command(CLI::App& app, Command& run);
 void add_load_command(CLI::App& app, Command& run);
 void add_query_command(CLI::App& app, Command& run);
 void add_bench_command(CLI::App& app, Command& run);
+void add_convert_command(CLI::App& app, Command& run);
 
 // Prints "semcache: <message>" on stderr and returns the exit code for the status.
 int fail(const Status& status);

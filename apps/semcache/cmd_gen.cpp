@@ -48,10 +48,38 @@ int run_gen_vectors(const GenVectorsArgs& args) {
   return 0;
 }
 
+struct GenGtArgs {
+  std::string base;
+  std::string queries;
+  std::string out;
+  std::string metric = "cosine";
+  std::size_t k = 100;
+  std::size_t threads = 0;
+};
+
+int run_gen_gt(const GenGtArgs& args) {
+  auto metric = parse_metric(args.metric);
+  if (!metric) return fail(Status::invalid_argument("--metric: expected cosine, ip or l2, got '" + args.metric + "'"));
+  const auto start = std::chrono::steady_clock::now();
+  auto base = read_float_matrix(args.base);
+  if (!base) return fail(base.status());
+  auto queries = read_float_matrix(args.queries);
+  if (!queries) return fail(queries.status());
+  ProgressBar bar("ground truth");
+  auto gt = exact_ground_truth(*base, *queries, args.k, *metric, args.threads,
+                               [&](std::size_t done, std::size_t total) { bar.update("ground truth", done, total); });
+  bar.finish();
+  if (!gt) return fail(gt.status());
+  if (Status st = write_ivecs(args.out, *gt); !st) return fail(st);
+  fmt::print("exact top-{} of {} queries over {} base vectors ({}) in {:.1f}s -> {}\n", gt->dim, queries->rows, base->rows,
+             args.metric, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), args.out);
+  return 0;
+}
+
 }  // namespace
 
 void add_gen_command(CLI::App& app, Command& run) {
-  CLI::App* gen = app.add_subcommand("gen", "Generate datasets (vectors with ground truth)");
+  CLI::App* gen = app.add_subcommand("gen", "Generate datasets: vectors with ground truth, or ground truth for your own vectors");
   gen->require_subcommand(1);
   auto args = std::make_shared<GenVectorsArgs>();
   CLI::App* vectors = gen->add_subcommand(
@@ -68,6 +96,16 @@ void add_gen_command(CLI::App& app, Command& run) {
   vectors->add_option("--gt-k", args->gt_k, "Neighbours per query in gt.ivecs")->capture_default_str()->check(CLI::PositiveNumber);
   vectors->add_option("--out", args->out, "Output directory (created if missing)")->required();
   vectors->callback([&run, args] { run = [args] { return run_gen_vectors(*args); }; });
+
+  auto gt_args = std::make_shared<GenGtArgs>();
+  CLI::App* gt = gen->add_subcommand("gt", "Exact ground truth (ivecs of base row numbers) for any base and query files");
+  gt->add_option("--base", gt_args->base, "Base vectors (fvecs, bvecs, npy or jsonl)")->required()->check(CLI::ExistingFile);
+  gt->add_option("--queries", gt_args->queries, "Query vectors")->required()->check(CLI::ExistingFile);
+  gt->add_option("--out", gt_args->out, "Output .ivecs file")->required();
+  gt->add_option("-k", gt_args->k, "Neighbours per query")->capture_default_str()->check(CLI::PositiveNumber);
+  gt->add_option("--metric", gt_args->metric, "Distance: cosine|ip|l2")->capture_default_str();
+  gt->add_option("--threads", gt_args->threads, "Threads (0 = all cores)")->capture_default_str();
+  gt->callback([&run, gt_args] { run = [gt_args] { return run_gen_gt(*gt_args); }; });
 }
 
 }  // namespace semcache::cli

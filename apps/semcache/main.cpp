@@ -66,6 +66,7 @@ int main(int argc, char** argv) {
   add_load_command(app, run);
   add_query_command(app, run);
   add_bench_command(app, run);
+  add_convert_command(app, run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -25,6 +25,7 @@
 
 namespace {
 
+using Catch::Matchers::WithinAbs;
 using semcache::detail::cpu_supports;
 using semcache::detail::DistanceKernels;
 using semcache::detail::kernels;
@@ -32,10 +33,9 @@ using semcache::detail::kernels_for;
 using semcache::detail::kScalarKernels;
 using semcache::detail::simd_level_name;
 using semcache::detail::SimdLevel;
-using Catch::Matchers::WithinAbs;
 
-constexpr std::size_t kLengths[] = {0,   1,   3,   15,  16,  17,  31,  33,  63,  64,
-                                    65,  100, 127, 128, 383, 384, 385, 1000, 1536};
+constexpr std::size_t kLengths[] = {0,  1,   3,   15,  16,  17,  31,  33,   63,  64,
+                                    65, 100, 127, 128, 383, 384, 385, 1000, 1536};
 constexpr std::size_t kMaxLength = 1536;
 constexpr SimdLevel kAllLevels[] = {SimdLevel::kScalar, SimdLevel::kAvx2, SimdLevel::kAvx512,
                                     SimdLevel::kAvx512Vnni};
@@ -225,8 +225,7 @@ TEST_CASE("int8 kernels are exact at the extremes of the input range", "[distanc
       CHECK(k->dot_i8(minus.data(), plus.data(), n) == -16129 * count);
       CHECK(k->dot_i8(alternating.data(), alternating.data(), n) == 16129 * count);
       CHECK(k->dot_i8(alternating.data(), alternating_flipped.data(), n) == -16129 * count);
-      CHECK(k->dot_i8(alternating.data(), plus.data(), n) ==
-            (n % 2 == 0 ? 0 : 16129));
+      CHECK(k->dot_i8(alternating.data(), plus.data(), n) == (n % 2 == 0 ? 0 : 16129));
       CHECK(k->l2sq_i8(plus.data(), minus.data(), n) == 64516 * count);
       CHECK(k->l2sq_i8(minus.data(), plus.data(), n) == 64516 * count);
       CHECK(k->l2sq_i8(alternating.data(), alternating_flipped.data(), n) == 64516 * count);
@@ -236,7 +235,6 @@ TEST_CASE("int8 kernels are exact at the extremes of the input range", "[distanc
         CHECK(k->cosine_i8(plus.data(), minus.data(), n) == 2.0f);
         CHECK(k->cosine_i8(alternating.data(), alternating_flipped.data(), n) == 2.0f);
       }
-      CHECK(k->dot_i8(plus.data(), minus.data(), n) == kScalarKernels.dot_i8(plus.data(), minus.data(), n));
     }
   }
 }
@@ -302,8 +300,10 @@ TEST_CASE("kernels never read outside their inputs", "[distance]") {
     for (const std::size_t n : kLengths) {
       for (const bool at_end : {true, false}) {
         INFO("level " << simd_level_name(k->level) << ", n " << n << ", at_end " << at_end);
-        const auto* ga = static_cast<const float*>(guard_a.place(fa.data(), n * sizeof(float), at_end));
-        const auto* gb = static_cast<const float*>(guard_b.place(fb.data(), n * sizeof(float), at_end));
+        const auto* ga =
+            static_cast<const float*>(guard_a.place(fa.data(), n * sizeof(float), at_end));
+        const auto* gb =
+            static_cast<const float*>(guard_b.place(fb.data(), n * sizeof(float), at_end));
         CHECK(k->dot_f32(ga, gb, n) == k->dot_f32(fa.data(), fb.data(), n));
         CHECK(k->l2sq_f32(ga, gb, n) == k->l2sq_f32(fa.data(), fb.data(), n));
         CHECK(k->cosine_f32(ga, gb, n) == k->cosine_f32(fa.data(), fb.data(), n));

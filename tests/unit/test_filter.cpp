@@ -10,12 +10,14 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
 #include <random>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "semcache/filter.hpp"
+#include "vector/filter_internal.hpp"
 
 namespace {
 
@@ -772,4 +774,58 @@ TEST_CASE("filter: random token soup and damaged JSON never crash", "[filter]") 
       REQUIRE(normalized.status().message().rfind("attributes: ", 0) == 0);
     }
   }
+}
+
+TEST_CASE("filter: the branch program agrees with the expression tree", "[filter]") {
+  // matches() runs the and/or/not skeleton compiled to jumps, with comparisons of a field and a
+  // literal done in place; evaluate() walks the tree. Random boolean structure over every kind of
+  // leaf (both operand orders, in, bare fields, arithmetic) must give the same answer both ways.
+  std::mt19937_64 rng(99);
+  const auto pick = [&](std::initializer_list<const char*> options) {
+    return std::string(*(options.begin() + std::uniform_int_distribution<std::size_t>(0, options.size() - 1)(rng)));
+  };
+  std::function<std::string(int)> expression = [&](int depth) -> std::string {
+    const int roll = std::uniform_int_distribution<int>(0, depth > 3 ? 5 : 9)(rng);
+    switch (roll) {
+      case 0: return pick({".a", ".b", ".s", ".n", "1", "0", "''"});
+      case 1: return pick({".a", ".b"}) + " " + pick({">", ">=", "<", "<=", "==", "!="}) + " " + pick({"1", "2.5", "'2'", "null"});
+      case 2: return pick({"1", "2.5", "'x'", "null"}) + " " + pick({">", ">=", "<", "<=", "==", "!="}) + " " + pick({".a", ".s"});
+      case 3: return pick({".a", ".s", ".t"}) + " in " + pick({"[1, 'x', null]", "'xyz'", "[]", "[2.5]"});
+      case 4: return pick({"'x' in .t", "1 in .t", ".a + 1 > .b", ".a * .b == 2", ".s == .t", "(.a > 1) == 1"});
+      case 5: return pick({".s == 'x'", ".s != 'xy'", ".n == null", ".n != null"});
+      case 6: return pick({"!", "not "}) + "(" + expression(depth + 1) + ")";
+      case 7: return "(" + expression(depth + 1) + ") and (" + expression(depth + 1) + ")";
+      case 8: return "(" + expression(depth + 1) + ") or (" + expression(depth + 1) + ")";
+      default: return expression(depth + 1) + pick({" && ", " || "}) + expression(depth + 1);
+    }
+  };
+  const std::vector<std::string> docs = {
+      R"({"a": 1, "b": 2, "s": "x", "t": ["x", 1], "n": null})", R"({"a": 2.5, "b": 0, "s": "", "t": "xyz", "n": 0})",
+      R"({"a": "2", "b": true, "s": "xy", "t": [], "n": null})", R"({"a": null, "b": false, "s": "2", "t": [2.5], "n": 1})",
+  };
+  int disagreements = 0;
+  int true_count = 0;
+  for (int i = 0; i < 3000; ++i) {
+    const std::string text = expression(0);
+    const Filter filter = must_parse(text);
+    std::string error;
+    const auto program = semcache::detail::compile_filter(text, error);
+    REQUIRE(program != nullptr);
+    for (const std::string& doc : docs) {
+      semcache::detail::Scratch scratch;
+      std::vector<semcache::detail::Value> slots(semcache::detail::kMaxFilterFields);
+      bool tree = false;
+      if (semcache::detail::extract_fields(doc, program->field_keys, slots.data(), scratch)) {
+        tree = semcache::detail::is_truthy(semcache::detail::evaluate(*program, program->root, slots.data(), scratch));
+      }
+      true_count += tree ? 1 : 0;
+      if (filter.matches(doc) != tree) {
+        ++disagreements;
+        UNSCOPED_INFO("expression: " << text << "\nattributes: " << doc << "\ntree says " << tree);
+      }
+    }
+  }
+  CHECK(disagreements == 0);
+  CHECK(true_count > 3000 * 4 / 5);  // both answers well represented among the 12000 checks
+  CHECK(true_count < 12000 - 3000 * 4 / 5);
 }

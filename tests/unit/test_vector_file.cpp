@@ -5,9 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include <stdlib.h>
-#include <unistd.h>
 
-#include <bit>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -615,7 +613,7 @@ TEST_CASE("vector_file: jsonl records", "[io]") {
                   "\n"
                   "   \t\r\n"
                   "{\"vector\": [0.5, 0, 1e-3], \"id\": 42, \"extra\": {\"ignored\": [1, 2]}}\r\n" +
-                  "{\"id\": -7, \"vector\": [1, 1, 1]}\n"
+                  "{\"id\": -7, \"attributes\": { \"k\" : [true, false, null] } \t , \"vector\": [1, 1, 1]}\n"
                   "{\"id\": 18446744073709551615, \"vector\": [2, 2, 2], \"attributes\": {}}\n"
                   "{\"vector\": [3, 3, 3]}\n"
                   "{\"id\": \"esc\\\"aped\\u00e9\", \"vector\": [4, 4, 4]}");
@@ -635,7 +633,7 @@ TEST_CASE("vector_file: jsonl records", "[io]") {
   const std::vector<Expect> expected = {
       {"doc-1", {1.0f, 2.5f, -300.0f}, "{\"lang\": \"en\", \"n\": [1, {\"x\": null}]}"},
       {"42", {0.5f, 0.0f, 0.001f}, ""},
-      {"-7", {1, 1, 1}, ""},
+      {"-7", {1, 1, 1}, "{ \"k\" : [true, false, null] }"},
       {"18446744073709551615", {2, 2, 2}, "{}"},
       {"4", {3, 3, 3}, ""},
       {"esc\"aped\xc3\xa9", {4, 4, 4}, ""},
@@ -718,6 +716,14 @@ TEST_CASE("vector_file: jsonl malformed input is refused", "[io]") {
   SECTION("invalid JSON") {
     write_bytes(path, good + good + "{\"vector\": [1, 2, 3, 4\n");
     require_bad_input(read_all(path), {path + ":3: "});
+  }
+  SECTION("invalid JSON inside attributes or an unknown field") {
+    write_bytes(path, good + "{\"vector\": [1, 2, 3, 4], \"attributes\": {\"a\": [true, tru]}}\n");
+    require_bad_input(read_all(path), {path + ":2: invalid JSON: ", "'t'"});
+    write_bytes(path, good + "{\"vector\": [1, 2, 3, 4], \"extra\": {\"n\": 1.2.3}}\n");
+    require_bad_input(read_all(path), {path + ":2: invalid JSON: ", "number"});
+    write_bytes(path, good + "{\"vector\": [1, 2, 3, 4], \"extra\": nul}\n");
+    require_bad_input(read_all(path), {path + ":2: invalid JSON: ", "'n'"});
   }
   SECTION("content after the object") {
     write_bytes(path, good + "{\"vector\": [1, 2, 3, 4]} {\"vector\": [1]}\n");

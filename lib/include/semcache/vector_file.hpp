@@ -91,9 +91,9 @@ Expected<FloatMatrix> read_float_matrix(const std::string& path, VectorFormat fo
 Expected<IntMatrix> read_ivecs(const std::string& path);
 
 // Write a matrix as TEXMEX fvecs / ivecs. The file appears under `path` only when complete
-// (written to a temporary name in the same directory, then renamed). A matrix whose data
-// size disagrees with rows * dim, whose dim is 0 or above kMaxVectorDim, or (fvecs) that
-// holds NaN or Inf is refused with invalid_argument, since no reader would accept the file.
+// (written to a temporary name in the same directory, then renamed). A matrix with no rows,
+// whose data size disagrees with rows * dim, whose dim is 0 or above kMaxVectorDim, or
+// (fvecs) that holds NaN or Inf is refused with invalid_argument: no reader would accept it.
 Status write_fvecs(const std::string& path, const FloatMatrix& matrix);
 Status write_ivecs(const std::string& path, const IntMatrix& matrix);
 

@@ -12,8 +12,10 @@
 // silently taking the first or the last. The id is a string or an integer (rendered in
 // decimal); without one a record gets its row number, as in the binary formats. The first
 // record is parsed by open() so that dim() is known; every later vector must match it.
-// "attributes" is handed out as the raw JSON text of the object, validated by simdjson's
-// structural pass but not re-serialised, because the consumer (the vector set) stores it.
+// "attributes" is handed out as the raw JSON text of the object, not re-serialised, because
+// the consumer (the vector set) stores it as text. It and any unknown field are walked to
+// the last scalar first: On-Demand only checks the structure of what it skips, and a line
+// that is not valid JSON is refused whichever field holds the defect.
 
 #include <simdjson.h>
 
@@ -38,6 +40,69 @@ std::string_view type_name(od::json_type type) {
     case od::json_type::null: return "null";
   }
   return "unknown";
+}
+
+// Walks a value to its end, parsing every scalar in it. On-Demand skips what it is not
+// asked for with a structural check only, which would let {"a": tru} through.
+simdjson::error_code validate(od::value& value, int depth = 0) {
+  constexpr int kMaxDepth = 256;
+  if (depth > kMaxDepth) return simdjson::DEPTH_ERROR;
+  od::json_type type;
+  if (auto err = value.type().get(type)) return err;
+  switch (type) {
+    case od::json_type::array: {
+      od::array array;
+      if (auto err = value.get_array().get(array)) return err;
+      for (auto element_result : array) {
+        od::value element;
+        if (auto err = std::move(element_result).get(element)) return err;
+        if (auto err = validate(element, depth + 1)) return err;
+      }
+      return simdjson::SUCCESS;
+    }
+    case od::json_type::object: {
+      od::object object;
+      if (auto err = value.get_object().get(object)) return err;
+      for (auto field_result : object) {
+        od::field field;
+        if (auto err = std::move(field_result).get(field)) return err;
+        std::string_view key;
+        if (auto err = field.unescaped_key().get(key)) return err;
+        od::value member = field.value();
+        if (auto err = validate(member, depth + 1)) return err;
+      }
+      return simdjson::SUCCESS;
+    }
+    case od::json_type::number: {
+      double number;
+      return value.get_double().get(number);
+    }
+    case od::json_type::string: {
+      std::string_view text;
+      return value.get_string().get(text);
+    }
+    case od::json_type::boolean: {
+      const bool starts_true = value.raw_json_token().starts_with('t');
+      bool flag;
+      if (value.get_bool().get(flag) != simdjson::SUCCESS) {
+        return starts_true ? simdjson::T_ATOM_ERROR : simdjson::F_ATOM_ERROR;
+      }
+      return simdjson::SUCCESS;
+    }
+    case od::json_type::null: {
+      bool is_null = false;
+      if (value.is_null().get(is_null) != simdjson::SUCCESS || !is_null) return simdjson::N_ATOM_ERROR;
+      return simdjson::SUCCESS;
+    }
+  }
+  return simdjson::INCORRECT_TYPE;
+}
+
+std::string_view trim_right(std::string_view text) {
+  while (!text.empty() && (text.back() == ' ' || text.back() == '\t' || text.back() == '\r' || text.back() == '\n')) {
+    text.remove_suffix(1);
+  }
+  return text;
 }
 
 bool is_blank(std::string_view line) { return line.find_first_not_of(" \t\r") == std::string_view::npos; }
@@ -151,9 +216,13 @@ class JsonlVectorReader final : public VectorReader {
         if (attributes_type != od::json_type::object) {
           return error("field \"attributes\" must be an object, got " + std::string(type_name(attributes_type)));
         }
-        od::object attributes;
-        if (auto err = value.get_object().get(attributes)) return json_error(err);
-        if (auto err = attributes.raw_json().get(attributes_)) return json_error(err);
+        const char* begin = value.raw_json_token().data();
+        if (auto err = validate(value)) return json_error(err);
+        const char* end;
+        if (auto err = doc.current_location().get(end)) return json_error(err);
+        attributes_ = trim_right(std::string_view(begin, static_cast<std::size_t>(end - begin)));
+      } else if (auto err = validate(value)) {
+        return json_error(err);
       }
     }
     if (doc.current_location().error() != simdjson::OUT_OF_BOUNDS) {

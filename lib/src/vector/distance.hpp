@@ -7,7 +7,12 @@
 //     not necessarily a multiple of the SIMD width; pointers need no particular alignment.
 //   - int8 inputs hold values in [-127, 127] (the quantiser never produces -128).
 //   - cosine_* returns 1 - cos(a, b); when either vector is all zeros it returns 1.
-//   - f32 results may differ from the scalar kernel by floating-point reassociation only.
+//   - f32 results may differ from the scalar kernel by floating-point reassociation only
+//     (SIMD kernels also fuse multiply and add, one rounding instead of two).
+//   - int8 results are exact integers, equal at every level, while they fit in int32: for
+//     n <= 133144 in dot_i8 and cosine_i8 (127 * 127 * n), n <= 33286 in l2sq_i8 (254 * 254 * n).
+//   - cosine_* clamps to [0, 2]; every level finishes it with the same code
+//     (cosine_distance_from_sums in distance_scalar.cpp).
 
 #include <cstddef>
 #include <cstdint>

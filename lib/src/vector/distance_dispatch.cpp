@@ -13,8 +13,9 @@
 // includes the one below, so a CPU never gets a table it can only partly run.
 //
 // SEMCACHE_SIMD caps the level: the best supported level not above the cap wins. A value that
-// names no level is ignored rather than treated as "scalar": the library cannot report it, and the
-// bench and CLI print simd_level_name(kernels().level), which shows what was actually used.
+// names no level is ignored rather than read as "scalar", since the library cannot report it;
+// whoever reports figures should print simd_level_name(kernels().level), the level actually used
+// (bench_distance.cpp puts it in the benchmark context).
 
 #include <cstdlib>
 #include <cstring>
@@ -59,8 +60,7 @@ const DistanceKernels& choose_kernels() {
 bool cpu_supports(SimdLevel level) {
   __builtin_cpu_init();
   switch (level) {
-    case SimdLevel::kScalar:
-      return true;
+    case SimdLevel::kScalar: return true;
     case SimdLevel::kAvx2:
       return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
              __builtin_cpu_supports("popcnt");

@@ -93,7 +93,14 @@ std::uint32_t hamming_bin(const std::uint8_t* a, const std::uint8_t* b, std::siz
 }  // namespace
 
 const DistanceKernels kScalarKernels = {
-    SimdLevel::kScalar, dot_f32, l2sq_f32, cosine_f32, dot_i8, l2sq_i8, cosine_i8, hamming_bin,
+    .level = SimdLevel::kScalar,
+    .dot_f32 = dot_f32,
+    .l2sq_f32 = l2sq_f32,
+    .cosine_f32 = cosine_f32,
+    .dot_i8 = dot_i8,
+    .l2sq_i8 = l2sq_i8,
+    .cosine_i8 = cosine_i8,
+    .hamming_bin = hamming_bin,
 };
 
 }  // namespace semcache::detail

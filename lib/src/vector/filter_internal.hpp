@@ -2,14 +2,16 @@
 // The compiled form of a filter expression and the pieces its evaluation is made of.
 //
 // filter_parse.cpp turns the text into a FilterProgram: a flat array of nodes (an expression tree
-// whose children are indices), a pool of literals and the list of fields the expression reads.
-// filter_json.cpp finds those fields in an element's JSON attributes in one pass over the
-// top-level object; filter.cpp evaluates the tree over the values found. A program is immutable
-// once built and is shared by every copy of a Filter; all per-call state lives on the caller's
-// stack (Value slots and a Scratch arena), so evaluation is thread-safe without locks.
+// whose children are indices, constants already folded), a pool of literals, the fields the
+// expression reads, and a branch program for its and/or/not skeleton. filter_json.cpp finds the
+// fields in an element's JSON attributes in one pass over the top-level object; filter.cpp runs
+// the branch program over the values found. A program is immutable once built and is shared by
+// every copy of a Filter; all per-call state lives on the caller's stack (Value slots and a
+// Scratch arena), so evaluation is thread-safe without locks.
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <deque>
 #include <memory>
 #include <string>
@@ -82,12 +84,19 @@ struct Value {
 };
 
 // Bytes for strings decoded during one call. The first kInlineBytes live inside the object (on the
-// caller's stack); beyond that, blocks are allocated and freed with the arena.
+// caller's stack); beyond that, heap blocks are chained and freed with the arena.
 class Scratch {
  public:
   Scratch() = default;
   Scratch(const Scratch&) = delete;
   Scratch& operator=(const Scratch&) = delete;
+  ~Scratch() {
+    while (overflow_ != nullptr) {
+      char* block = overflow_;
+      std::memcpy(&overflow_, block, sizeof overflow_);
+      delete[] block;
+    }
+  }
 
   char* allocate(std::size_t size) {
     if (size <= kInlineBytes - used_) {
@@ -95,15 +104,18 @@ class Scratch {
       used_ += size;
       return p;
     }
-    overflow_.push_back(std::make_unique<char[]>(size == 0 ? 1 : size));
-    return overflow_.back().get();
+    // Each block starts with the address of the previous one.
+    char* block = new char[sizeof(char*) + size];
+    std::memcpy(block, &overflow_, sizeof overflow_);
+    overflow_ = block;
+    return block + sizeof(char*);
   }
 
  private:
   static constexpr std::size_t kInlineBytes = 512;
   char inline_[kInlineBytes];
   std::size_t used_ = 0;
-  std::vector<std::unique_ptr<char[]>> overflow_;
+  char* overflow_ = nullptr;
 };
 
 enum class OpCode : std::uint8_t {
@@ -121,6 +133,39 @@ struct Node {
   std::uint32_t rhs;
 };
 
+// The and/or/not skeleton of an expression compiled to jumps: each test is a leaf of that
+// skeleton and names the test to run next when it is true and when it is false (`not` swaps the
+// two, `a and b` sends a's true edge to b). Running the program walks one path, with no recursion
+// and no cost for the logic operators. Comparisons of a field with a literal, the usual leaves,
+// are done in place; any other leaf is handed to the tree evaluator.
+enum class TestKind : std::uint8_t {
+  kFieldCompare,  // fields[a] <op> literals[b], op one of == != > >= < <= (a literal on the left is swapped over)
+  kFieldIn,       // fields[a] in literals[b]
+  kFieldTruth,    // the truth of fields[a]
+  kNode,          // the truth of nodes[a]
+};
+
+inline constexpr std::uint32_t kAccept = 0xffffffffu;
+inline constexpr std::uint32_t kReject = 0xfffffffeu;
+
+struct Test {
+  TestKind kind;
+  OpCode op;
+  std::uint32_t a;
+  std::uint32_t b;
+  std::uint32_t on_true;  // index of the next test, or kAccept / kReject
+  std::uint32_t on_false;
+};
+
+// A field name prepared for comparison with JSON keys eight bytes at a time: `head` holds its
+// first (up to) eight bytes in memory order and `mask` selects them.
+struct FieldKey {
+  std::uint64_t head = 0;
+  std::uint64_t mask = 0;
+  std::uint32_t size = 0;
+  const char* name = nullptr;  // points into FilterProgram::fields
+};
+
 struct FilterProgram {
   FilterProgram() = default;
   FilterProgram(const FilterProgram&) = delete;  // literals point into strings_ and tuple_items_
@@ -131,6 +176,9 @@ struct FilterProgram {
   std::uint32_t root = 0;
   std::vector<Value> literals;
   std::vector<std::string> fields;
+  std::vector<FieldKey> field_keys;  // one per field, built once parsing is done
+  std::vector<Test> tests;           // the branch program, run from tests[entry]
+  std::uint32_t entry = 0;
   bool is_constant = false;  // the whole expression folded to a literal
   bool constant_result = false;
 
@@ -148,6 +196,8 @@ std::shared_ptr<const FilterProgram> compile_filter(std::string_view expression,
 
 // Evaluates the subtree at `node` with the field values found in the attributes.
 Value evaluate(const FilterProgram& program, std::uint32_t node, const Value* fields, Scratch& scratch);
+// Whether the whole expression is true, by running the branch program.
+bool evaluate_truth(const FilterProgram& program, const Value* fields, Scratch& scratch);
 bool is_truthy(const Value& value);
 
 // --- filter_json.cpp ----------------------------------------------------------------------------
@@ -155,8 +205,9 @@ bool is_truthy(const Value& value);
 // Scans the top-level JSON object once and stores the value of each of `fields` in `slots`
 // (first occurrence wins). False when the text is not a JSON object, when a field is missing,
 // or when a field holds an object (or an array containing one), which the language cannot hold.
-bool extract_fields(std::string_view json, const std::vector<std::string>& fields, Value* slots,
-                    Scratch& scratch);
+bool extract_fields(std::string_view json, const std::vector<FieldKey>& fields, Value* slots, Scratch& scratch);
+
+FieldKey make_field_key(const std::string& name);
 
 // Walks the items of a kJsonArray value.
 class JsonArrayCursor {

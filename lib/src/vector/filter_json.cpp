@@ -16,6 +16,7 @@
 // "first occurrence wins" in the scanner an invisible rule.
 
 #include <algorithm>
+#include <bit>
 #include <charconv>
 #include <cmath>
 #include <cstring>
@@ -37,7 +38,8 @@ inline bool is_json_space(char c) { return c == ' ' || c == '\n' || c == '\r' ||
 inline bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
 inline const char* skip_space(const char* p, const char* end) {
-  while (p < end && is_json_space(*p)) ++p;
+  // Minified attributes have no white space: one comparison settles the common case.
+  while (p < end && static_cast<unsigned char>(*p) <= ' ' && is_json_space(*p)) ++p;
   return p;
 }
 
@@ -104,8 +106,35 @@ char* decode_json_string(const char* p, const char* end, char* out) {
   return out;
 }
 
+constexpr std::uint64_t kEveryByte = 0x0101010101010101ull;
+constexpr std::uint64_t kHighBits = 0x8080808080808080ull;
+
+// The high bit of each byte of `word` equal to c. Bytes above the first match may be flagged
+// falsely (borrows propagate upwards), so only the lowest flag is meaningful.
+inline std::uint64_t bytes_equal(std::uint64_t word, unsigned char c) {
+  const std::uint64_t x = word ^ (kEveryByte * c);
+  return (x - kEveryByte) & ~x & kHighBits;
+}
+
 // p is just past the opening quote. Returns the closing quote, or nullptr when unterminated.
+// Eight bytes at a time while eight remain (SWAR), then byte by byte.
 inline const char* find_string_end(const char* p, const char* end, bool& escaped) {
+  if constexpr (std::endian::native == std::endian::little) {
+    while (end - p >= 8) {
+      std::uint64_t word;
+      std::memcpy(&word, p, sizeof word);
+      const std::uint64_t special = bytes_equal(word, '"') | bytes_equal(word, '\\');
+      if (special == 0) {
+        p += 8;
+        continue;
+      }
+      p += std::countr_zero(special) / 8;
+      if (*p == '"') return p;
+      escaped = true;
+      if (end - p < 2) return nullptr;
+      p += 2;
+    }
+  }
   while (p < end) {
     const char c = *p;
     if (c == '"') return p;
@@ -292,17 +321,40 @@ const char* read_value(const char* p, const char* end, Value* out, Scratch& scra
       return q;
     }
     default: {
+      // Fast path, one pass: an integer of up to 15 digits is exact in a double.
+      const char* q = p;
+      const bool negative = *q == '-';
+      if (negative) ++q;
+      const char* digits = q;
+      std::int64_t n = 0;
+      while (q < end && is_digit(*q)) {
+        n = n * 10 + (*q - '0');
+        ++q;
+      }
+      const std::ptrdiff_t count = q - digits;
+      if (count > 0 && count <= 15 && (*digits != '0' || count == 1) &&
+          (q == end || (*q != '.' && *q != 'e' && *q != 'E'))) {
+        if (out != nullptr) *out = Value::make_number(negative ? -static_cast<double>(n) : static_cast<double>(n));
+        return q;
+      }
       bool simple = false;
-      const char* q = scan_number(p, end, simple);
+      q = scan_number(p, end, simple);
       if (q != nullptr && out != nullptr) *out = Value::make_number(convert_number(p, q, simple));
       return q;
     }
   }
 }
 
-// Index of the field named by the key [key, key + size), or -1.
-int match_field(const char* key, std::size_t size, bool escaped, const std::vector<std::string>& fields,
-                Scratch& scratch) {
+inline bool same_bytes(const char* a, const char* b, std::size_t size) {
+  for (std::size_t i = 0; i < size; ++i) {
+    if (a[i] != b[i]) return false;
+  }
+  return true;
+}
+
+// Index of the field named by the key [key, key + size), or -1. `end` bounds the readable text.
+inline int match_field(const char* key, std::size_t size, bool escaped, const char* end,
+                       const std::vector<FieldKey>& fields, Scratch& scratch) {
   if (fields.empty()) return -1;
   if (escaped) {
     char* buffer = scratch.allocate(size);
@@ -310,11 +362,23 @@ int match_field(const char* key, std::size_t size, bool escaped, const std::vect
     if (decoded_end == nullptr) return -1;
     key = buffer;
     size = static_cast<std::size_t>(decoded_end - buffer);
+    end = decoded_end;
   }
   const std::size_t count = fields.size();
+  if (std::endian::native == std::endian::little && end - key >= 8) {
+    std::uint64_t word;
+    std::memcpy(&word, key, sizeof word);
+    for (std::size_t i = 0; i < count; ++i) {
+      const FieldKey& f = fields[i];
+      if (f.size == size && (word & f.mask) == f.head && (size <= 8 || same_bytes(f.name + 8, key + 8, size - 8))) {
+        return static_cast<int>(i);
+      }
+    }
+    return -1;
+  }
   for (std::size_t i = 0; i < count; ++i) {
-    const std::string& f = fields[i];
-    if (f.size() == size && std::memcmp(f.data(), key, size) == 0) return static_cast<int>(i);
+    const FieldKey& f = fields[i];
+    if (f.size == size && same_bytes(f.name, key, size)) return static_cast<int>(i);
   }
   return -1;
 }
@@ -356,8 +420,17 @@ double string_to_number(std::string_view text) {
   return value;
 }
 
-bool extract_fields(std::string_view json, const std::vector<std::string>& fields, Value* slots,
-                    Scratch& scratch) {
+FieldKey make_field_key(const std::string& name) {
+  FieldKey key;
+  key.size = static_cast<std::uint32_t>(name.size());
+  key.name = name.data();
+  const std::size_t head_size = std::min<std::size_t>(name.size(), 8);
+  std::memcpy(&key.head, name.data(), head_size);
+  std::memset(&key.mask, 0xff, head_size);
+  return key;
+}
+
+bool extract_fields(std::string_view json, const std::vector<FieldKey>& fields, Value* slots, Scratch& scratch) {
   const char* p = json.data();
   const char* end = p + json.size();
   p = skip_space(p, end);
@@ -377,7 +450,7 @@ bool extract_fields(std::string_view json, const std::vector<std::string>& field
       if (p == end || *p != ':') return false;
       p = skip_space(p + 1, end);
       if (p == end) return false;
-      const int slot = match_field(key, static_cast<std::size_t>(key_end - key), escaped, fields, scratch);
+      const int slot = match_field(key, static_cast<std::size_t>(key_end - key), escaped, end, fields, scratch);
       if (slot >= 0 && (found & (std::uint64_t{1} << slot)) == 0) {
         p = read_value(p, end, &slots[slot], scratch, 0);
         found |= std::uint64_t{1} << slot;

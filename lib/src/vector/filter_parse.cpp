@@ -3,11 +3,12 @@
 // The language is the one of the FILTER option of Redis 8 vector sets (modules/vector-sets/expr.c),
 // reimplemented: a precedence-climbing parser over a small lexer builds an expression tree in a
 // flat node array, folds every operator whose operands are all literals, and records the distinct
-// top-level fields the expression reads. Redis compiles with a shunting-yard pass into an RPN
-// program; we keep a tree because it lets `and`/`or` short-circuit and makes errors precise (the
-// RPN compiler only learns at the end that the operands did not add up). Short-circuiting does not
-// change results: every field is looked up before evaluation starts, and a missing one fails the
-// whole expression, as in Redis, where every selector of the program runs.
+// top-level fields the expression reads; then the and/or/not skeleton of the tree is compiled into
+// a branch program (see Test in filter_internal.hpp). Redis compiles with a shunting-yard pass
+// into an RPN program; we keep a tree because it makes errors precise (the RPN compiler only
+// learns at the end that the operands did not add up) and lets `and`/`or` short-circuit. That
+// does not change results: every field is looked up before evaluation starts, and a missing one
+// fails the whole expression, as in Redis, where every selector of the program runs.
 //
 // Grammar (operators in the table below, tightest first):
 //   expression := operand (binary-op operand)*
@@ -36,13 +37,12 @@
 //     accepts `1 2 +` and reads `.a not in [1]` as `(not .a) in [1]`; here both are errors.
 //   - `true` and `false` are literals (1 and 0, as JSON booleans already are); array literals may
 //     hold true/false/null; exponents may carry a sign (1e-5). Redis has only `null`.
-//   - An unknown escape in a string is an error rather than the escaped character itself.
+//   - An unknown escape in a string, such as \q, is an error.
 //   - Keywords are whole words: Redis reads `notnull` as `not null`; here it is an unknown word.
 
 #include <algorithm>
 #include <charconv>
 #include <cstdio>
-#include <cstring>
 #include <string>
 #include <system_error>
 
@@ -424,15 +424,59 @@ class Parser {
       return false;
     }
     program_.root = root;
+    for (const std::string& name : program_.fields) program_.field_keys.push_back(make_field_key(name));
     const Node& node = program_.nodes[root];
     if (node.op == OpCode::kLiteral) {
       program_.is_constant = true;
       program_.constant_result = is_truthy(program_.literals[node.lhs]);
+    } else {
+      program_.entry = emit_tests(root, kAccept, kReject);
     }
     return true;
   }
 
  private:
+  // Compiles the subtree at `index` into tests that continue at on_true or on_false; returns the
+  // first test. Each subtree is emitted once, so the program has one test per leaf.
+  std::uint32_t emit_tests(std::uint32_t index, std::uint32_t on_true, std::uint32_t on_false) {
+    const Node node = program_.nodes[index];
+    switch (node.op) {
+      case OpCode::kAnd: return emit_tests(node.lhs, emit_tests(node.rhs, on_true, on_false), on_false);
+      case OpCode::kOr: return emit_tests(node.lhs, on_true, emit_tests(node.rhs, on_true, on_false));
+      case OpCode::kNot: return emit_tests(node.lhs, on_false, on_true);
+      default: break;
+    }
+    Test test{TestKind::kNode, node.op, index, 0, on_true, on_false};
+    if (node.op == OpCode::kField) {
+      test = {TestKind::kFieldTruth, node.op, node.lhs, 0, on_true, on_false};
+    } else if (node.op != OpCode::kLiteral) {
+      const Node& left = program_.nodes[node.lhs];
+      const Node& right = program_.nodes[node.rhs];
+      const bool comparison = node.op == OpCode::kEq || node.op == OpCode::kNe || node.op == OpCode::kGt ||
+                              node.op == OpCode::kGe || node.op == OpCode::kLt || node.op == OpCode::kLe;
+      if (comparison && left.op == OpCode::kField && right.op == OpCode::kLiteral) {
+        test = {TestKind::kFieldCompare, node.op, left.lhs, right.lhs, on_true, on_false};
+      } else if (comparison && left.op == OpCode::kLiteral && right.op == OpCode::kField) {
+        test = {TestKind::kFieldCompare, mirrored(node.op), right.lhs, left.lhs, on_true, on_false};
+      } else if (node.op == OpCode::kIn && left.op == OpCode::kField && right.op == OpCode::kLiteral) {
+        test = {TestKind::kFieldIn, node.op, left.lhs, right.lhs, on_true, on_false};
+      }
+    }
+    program_.tests.push_back(test);
+    return static_cast<std::uint32_t>(program_.tests.size() - 1);
+  }
+
+  // `a < b` is `b > a`: the operator for the operands swapped.
+  static OpCode mirrored(OpCode op) {
+    switch (op) {
+      case OpCode::kGt: return OpCode::kLt;
+      case OpCode::kGe: return OpCode::kLe;
+      case OpCode::kLt: return OpCode::kGt;
+      case OpCode::kLe: return OpCode::kGe;
+      default: return op;
+    }
+  }
+
   bool ok() const { return error_.empty(); }
 
   std::uint32_t fail(std::size_t offset, const std::string& message) {
