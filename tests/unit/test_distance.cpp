@@ -98,6 +98,10 @@ void check_against_scalar(const DistanceKernels& simd, const float* fa, const fl
   // Both sides compute the same three exact integers and finish them with the same double code.
   CHECK(simd.cosine_i8(ia, ib, n) == ref.cosine_i8(ia, ib, n));
   CHECK(simd.hamming_bin(ba, bb, n) == ref.hamming_bin(ba, bb, n));
+  float mixed_magnitude = 0.0f;
+  for (std::size_t i = 0; i < n; ++i) mixed_magnitude += std::fabs(fa[i] * static_cast<float>(ib[i]));
+  CHECK_THAT(simd.dot_f32_i8(fa, ib, n),
+             WithinAbs(ref.dot_f32_i8(fa, ib, n), kRelativeTolerance * mixed_magnitude + 1e-5f));
 }
 
 TEST_CASE("scalar distance kernels match hand-computed values", "[distance]") {
@@ -132,6 +136,9 @@ TEST_CASE("scalar distance kernels match hand-computed values", "[distance]") {
   const std::uint8_t bb[] = {0x00, 0xff, 0x00};
   CHECK(k.hamming_bin(ba, bb, 3) == 12);
   CHECK(k.hamming_bin(ba, bb, 0) == 0);
+
+  const float fq[] = {0.5f, -2.0f, 1.0f};
+  CHECK(k.dot_f32_i8(fq, ia, 3) == 0.5f * 127 + 2.0f * 127 + 3.0f);
 }
 
 TEST_CASE("every SIMD level matches the scalar kernels on random inputs", "[distance]") {
@@ -313,6 +320,9 @@ TEST_CASE("kernels never read outside their inputs", "[distance]") {
         CHECK(k->dot_i8(gia, gib, n) == k->dot_i8(ia.data(), ib.data(), n));
         CHECK(k->l2sq_i8(gia, gib, n) == k->l2sq_i8(ia.data(), ib.data(), n));
         CHECK(k->cosine_i8(gia, gib, n) == k->cosine_i8(ia.data(), ib.data(), n));
+        const auto* gfa =
+            static_cast<const float*>(guard_a.place(fa.data(), n * sizeof(float), at_end));
+        CHECK(k->dot_f32_i8(gfa, gib, n) == k->dot_f32_i8(fa.data(), ib.data(), n));
 
         const auto* gba = static_cast<const std::uint8_t*>(guard_a.place(ba.data(), n, at_end));
         const auto* gbb = static_cast<const std::uint8_t*>(guard_b.place(bb.data(), n, at_end));

@@ -42,6 +42,8 @@ struct SearchOptions {
   const Filter* filter = nullptr;    // only elements whose attributes match are returned
   std::size_t filter_effort = 0;     // with a filter: nodes to visit before falling back to a scan;
                                      // 0 -> 100 * ef
+  bool rerank = true;                // int8: re-score the final ef candidates against the
+                                     // unquantised query (see README, "int8 and re-ranking")
 };
 
 struct SearchHit {

@@ -30,6 +30,9 @@ struct DistanceKernels {
   std::int32_t (*l2sq_i8)(const std::int8_t* a, const std::int8_t* b, std::size_t n);
   float (*cosine_i8)(const std::int8_t* a, const std::int8_t* b, std::size_t n);
   std::uint32_t (*hamming_bin)(const std::uint8_t* a, const std::uint8_t* b, std::size_t n_bytes);
+  // Asymmetric dot product of a float query with an int8 code (the code's scale applied by the
+  // caller): re-ranks int8 search candidates without quantising the query.
+  float (*dot_f32_i8)(const float* a, const std::int8_t* b, std::size_t n);
 };
 
 // The fastest kernels this CPU runs, chosen on first call (thread-safe) and fixed afterwards.

@@ -308,6 +308,28 @@ SEMCACHE_TARGET_POPCNT std::uint32_t hamming_bin(const std::uint8_t* a, const st
   return static_cast<std::uint32_t>(count0 + count1 + count2 + count3);
 }
 
+// Eight int8 lanes widened to int32, converted to float and multiplied into the query; the
+// last n % 8 lanes go through the scalar loop (a re-rank touches only ef candidates).
+SEMCACHE_TARGET_AVX2 float dot_f32_i8(const float* a, const std::int8_t* b, std::size_t n) {
+  __m256 acc0 = _mm256_setzero_ps();
+  __m256 acc1 = _mm256_setzero_ps();
+  std::size_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b + i));
+    const __m256 lo = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(bytes));
+    const __m256 hi = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(bytes, 8)));
+    acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), lo, acc0);
+    acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), hi, acc1);
+  }
+  const __m256 acc = _mm256_add_ps(acc0, acc1);
+  __m128 sum4 = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1));
+  sum4 = _mm_add_ps(sum4, _mm_movehl_ps(sum4, sum4));
+  sum4 = _mm_add_ss(sum4, _mm_shuffle_ps(sum4, sum4, 1));
+  float sum = _mm_cvtss_f32(sum4);
+  for (; i < n; ++i) sum += a[i] * static_cast<float>(b[i]);
+  return sum;
+}
+
 }  // namespace
 
 const DistanceKernels kAvx2Kernels = {
@@ -319,6 +341,7 @@ const DistanceKernels kAvx2Kernels = {
     .l2sq_i8 = l2sq_i8,
     .cosine_i8 = cosine_i8,
     .hamming_bin = hamming_bin,
+    .dot_f32_i8 = dot_f32_i8,
 };
 
 }  // namespace semcache::detail

@@ -370,6 +370,23 @@ SEMCACHE_TARGET_AVX512_VNNI float cosine_i8_vnni(const std::int8_t* a, const std
                                    _mm512_reduce_add_epi32(norm_b));
 }
 
+// Sixteen int8 lanes widened to int32 and converted to float per step; the tail is a masked load
+// of both operands, so no lane past n is read.
+SEMCACHE_TARGET_AVX512 float dot_f32_i8(const float* a, const std::int8_t* b, std::size_t n) {
+  __m512 acc = _mm512_setzero_ps();
+  std::size_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b + i));
+    acc = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(bytes)), acc);
+  }
+  if (i < n) {
+    const __mmask16 mask = static_cast<__mmask16>((1u << (n - i)) - 1);
+    const __m128i bytes = _mm_maskz_loadu_epi8(mask, b + i);
+    acc = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mask, a + i), _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(bytes)), acc);
+  }
+  return _mm512_reduce_add_ps(acc);
+}
+
 }  // namespace
 
 const DistanceKernels kAvx512Kernels = {
@@ -381,6 +398,7 @@ const DistanceKernels kAvx512Kernels = {
     .l2sq_i8 = l2sq_i8,
     .cosine_i8 = cosine_i8,
     .hamming_bin = hamming_bin,
+    .dot_f32_i8 = dot_f32_i8,
 };
 
 const DistanceKernels kAvx512VnniKernels = {
@@ -392,6 +410,7 @@ const DistanceKernels kAvx512VnniKernels = {
     .l2sq_i8 = l2sq_i8_vnni,
     .cosine_i8 = cosine_i8_vnni,
     .hamming_bin = hamming_bin,
+    .dot_f32_i8 = dot_f32_i8,
 };
 
 }  // namespace semcache::detail

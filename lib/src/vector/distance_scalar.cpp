@@ -90,6 +90,12 @@ std::uint32_t hamming_bin(const std::uint8_t* a, const std::uint8_t* b, std::siz
   return bits;
 }
 
+float dot_f32_i8(const float* a, const std::int8_t* b, std::size_t n) {
+  float sum = 0.0f;
+  for (std::size_t i = 0; i < n; ++i) sum += a[i] * static_cast<float>(b[i]);
+  return sum;
+}
+
 }  // namespace
 
 const DistanceKernels kScalarKernels = {
@@ -101,6 +107,7 @@ const DistanceKernels kScalarKernels = {
     .l2sq_i8 = l2sq_i8,
     .cosine_i8 = cosine_i8,
     .hamming_bin = hamming_bin,
+    .dot_f32_i8 = dot_f32_i8,
 };
 
 }  // namespace semcache::detail

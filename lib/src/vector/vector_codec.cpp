@@ -123,4 +123,18 @@ float VectorCodec::distance_binary(const std::byte* a, const std::byte* b) const
   return dim_ > 0 ? 2.0f * static_cast<float>(h) / static_cast<float>(dim_) : 0.0f;
 }
 
+float VectorCodec::prepare_query(const float* vector, float* prepared) const {
+  double sum = 0;
+  for (std::size_t i = 0; i < dim_; ++i) sum += static_cast<double>(vector[i]) * vector[i];
+  const float scale = metric_ == Metric::kCosine && sum > 0 ? static_cast<float>(1.0 / std::sqrt(sum)) : 1.0f;
+  for (std::size_t i = 0; i < dim_; ++i) prepared[i] = vector[i] * scale;
+  return static_cast<float>(sum) * scale * scale;
+}
+
+float VectorCodec::exact_query_distance(const float* prepared, float query_norm2, const std::byte* code) const {
+  const float dot = load_float(code) * kernels_->dot_f32_i8(prepared, reinterpret_cast<const std::int8_t*>(code + kInt8Header), dim_);
+  if (metric_ == Metric::kL2) return std::max(0.0f, query_norm2 + load_float(code + sizeof(float)) - 2 * dot);
+  return 1.0f - dot;
+}
+
 }  // namespace semcache::detail

@@ -9,7 +9,8 @@
 // binary: one sign bit per component; distance from the Hamming distance (2 h / dim for
 //   cosine and inner product, h for L2), the usual binary-quantisation estimate.
 // A query is encoded the same way, so search compares code to code with one integer dot
-// product per distance (AVX-512 VNNI where the CPU has it).
+// product per distance (AVX-512 VNNI where the CPU has it); int8 search then re-scores its final
+// candidates against the unquantised query (exact_query_distance).
 
 #include <cstddef>
 #include <cstdint>
@@ -37,6 +38,14 @@ class VectorCodec {
   void decode(const std::byte* code, float* vector) const;
 
   float distance(const std::byte* a, const std::byte* b) const { return (this->*distance_fn_)(a, b); }
+
+  // Re-ranking: the distance from an unquantised query to an int8 code. Symmetric int8 distances
+  // carry the quantisation error of both sides; this one only the element's, at the cost of a
+  // float dot product, so search uses it on its final candidates only.
+  bool has_exact_query_distance() const { return quantization_ == Quantization::kInt8; }
+  // `prepared` gets dim floats (normalised for cosine); returns the query's squared norm.
+  float prepare_query(const float* vector, float* prepared) const;
+  float exact_query_distance(const float* prepared, float query_norm2, const std::byte* code) const;
 
  private:
   float distance_int8(const std::byte* a, const std::byte* b) const;

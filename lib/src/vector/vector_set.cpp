@@ -45,10 +45,29 @@ Status validate_vector(std::span<const float> vector, std::size_t dim, std::stri
   return Status::ok();
 }
 
-std::vector<std::byte>& query_buffer(std::size_t bytes) {
-  thread_local std::vector<std::byte> buffer;
-  if (buffer.size() < bytes) buffer.resize(bytes);
-  return buffer;
+// A query in the two forms search needs: the code the graph compares with, and (int8 with
+// re-ranking) the unquantised vector for the final scores. Per thread, reused across searches.
+struct PreparedQuery {
+  std::vector<std::byte> code;
+  std::vector<float> exact;
+  float norm2 = 0;
+  bool rerank = false;
+
+  float distance(const detail::VectorCodec& codec, const std::byte* element) const {
+    return rerank ? codec.exact_query_distance(exact.data(), norm2, element) : codec.distance(code.data(), element);
+  }
+};
+
+PreparedQuery& prepare(const detail::VectorCodec& codec, std::span<const float> query, bool rerank) {
+  thread_local PreparedQuery prepared;
+  prepared.code.resize(codec.code_bytes());
+  codec.encode(query.data(), prepared.code.data());
+  prepared.rerank = rerank && codec.has_exact_query_distance();
+  if (prepared.rerank) {
+    prepared.exact.resize(codec.dim());
+    prepared.norm2 = codec.prepare_query(query.data(), prepared.exact.data());
+  }
+  return prepared;
 }
 
 struct FilterContext {
@@ -61,13 +80,13 @@ bool slot_matches(const void* context, std::uint32_t slot) {
   return c->filter->matches(c->set->records.at(slot).attributes);
 }
 
-std::vector<Neighbor> scan(const VectorSetImpl& set, const std::byte* query, std::size_t k, const Filter* filter) {
+std::vector<Neighbor> scan(const VectorSetImpl& set, const PreparedQuery& query, std::size_t k, const Filter* filter) {
   std::vector<Neighbor> all;
   const std::uint32_t end = set.graph.slot_end();
   for (std::uint32_t slot = 0; slot < end; ++slot) {
     if (!set.graph.is_live(slot)) continue;
     if (filter != nullptr && !filter->matches(set.records.at(slot).attributes)) continue;
-    all.push_back({set.codec.distance(query, set.graph.code(slot)), slot});
+    all.push_back({query.distance(set.codec, set.graph.code(slot)), slot});
   }
   const std::size_t keep = std::min(k, all.size());
   std::partial_sort(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(keep), all.end());
@@ -289,24 +308,32 @@ Expected<std::vector<SearchHit>> VectorSet::search(std::span<const float> query,
   const VectorSetImpl& s = *impl_;
   if (Status st = validate_vector(query, s.options.dim, "query"); !st) return st;
   if (options.k == 0) return std::vector<SearchHit>{};
-  std::vector<std::byte>& code = query_buffer(s.codec.code_bytes());
-  s.codec.encode(query.data(), code.data());
+  const PreparedQuery& query_code = prepare(s.codec, query, options.rerank);
   const std::size_t ef = std::max(options.ef == 0 ? std::max<std::size_t>(options.k, 64) : options.ef, options.k);
+  // With re-ranking the graph hands back all ef candidates; the exact scores pick the k best.
+  const std::size_t wanted = query_code.rerank ? ef : options.k;
 
   std::shared_lock<std::shared_mutex> shared(s.rw_mutex);
   thread_local std::vector<Neighbor> found;
   detail::SearchCounters counters;
   bool exact = false;
   if (options.filter == nullptr) {
-    s.graph.search(code.data(), options.k, ef, nullptr, found, counters);
+    s.graph.search(query_code.code.data(), wanted, ef, nullptr, found, counters);
   } else {
     FilterContext context{&s, options.filter};
     detail::SlotFilter filter{&slot_matches, &context, options.filter_effort == 0 ? 100 * ef : options.filter_effort};
-    s.graph.search(code.data(), options.k, ef, &filter, found, counters);
+    s.graph.search(query_code.code.data(), wanted, ef, &filter, found, counters);
     if (found.size() < options.k) {
-      found = scan(s, code.data(), options.k, options.filter);
+      found = scan(s, query_code, options.k, options.filter);
       exact = true;
     }
+  }
+  if (query_code.rerank && !exact) {
+    for (Neighbor& n : found) n.distance = query_code.distance(s.codec, s.graph.code(n.slot));
+    const std::size_t keep = std::min(options.k, found.size());
+    std::partial_sort(found.begin(), found.begin() + static_cast<std::ptrdiff_t>(keep), found.end());
+    found.resize(keep);
+    counters.distances += found.size();
   }
   if (stats != nullptr) {
     stats->distances_computed += counters.distances;
@@ -320,10 +347,9 @@ Expected<std::vector<SearchHit>> VectorSet::exact_search(std::span<const float> 
                                                          const Filter* filter) const {
   const VectorSetImpl& s = *impl_;
   if (Status st = validate_vector(query, s.options.dim, "query"); !st) return st;
-  std::vector<std::byte>& code = query_buffer(s.codec.code_bytes());
-  s.codec.encode(query.data(), code.data());
+  const PreparedQuery& prepared = prepare(s.codec, query, true);
   std::shared_lock<std::shared_mutex> shared(s.rw_mutex);
-  return to_hits(s, scan(s, code.data(), k, filter));
+  return to_hits(s, scan(s, prepared, k, filter));
 }
 
 std::size_t VectorSet::size() const {
