@@ -111,8 +111,12 @@ class RedisServer {
   explicit RedisServer(std::vector<std::string> extra_args = {}) : extra_args_(std::move(extra_args)) {
     binary_ = find_redis_server();
     if (binary_.empty()) {
-      FAIL("redis-server not found on PATH: the Redis integration tests need it "
-           "(apt-get install redis-server, or set SEMCACHE_REDIS_SERVER=/path/to/redis-server)");
+      const char* explicit_path = std::getenv("SEMCACHE_REDIS_SERVER");
+      FAIL((explicit_path && *explicit_path ? "SEMCACHE_REDIS_SERVER=" + std::string(explicit_path) +
+                                                  " is not an executable"
+                                            : std::string("redis-server not found on PATH")) +
+           ": the Redis integration tests need it (apt-get install redis-server, or set "
+           "SEMCACHE_REDIS_SERVER=/path/to/redis-server)");
     }
     char dir_template[] = "/tmp/semcache-redis-XXXXXX";
     if (::mkdtemp(dir_template) == nullptr) FAIL("mkdtemp failed: " << std::strerror(errno));
