@@ -6,6 +6,10 @@
 // atomic pointers sized once up front; growing allocates a new chunk under a mutex and publishes
 // its pointer with release order, so readers never take a lock. Elements never move; a chunk is
 // only freed when the array is destroyed.
+//
+// Chunks are mapped 2 MiB-aligned and advised as transparent huge pages: HNSW search jumps to a
+// random node at every step, and with 4 KiB pages nearly each jump is also a TLB miss (a 100k x
+// 384 int8 graph spans ~14,000 small pages but ~30 huge ones). Memory comes zeroed from mmap.
 
 #include <atomic>
 #include <cstddef>
@@ -16,24 +20,23 @@
 #include <mutex>
 #include <new>
 
+#include <sys/mman.h>
+
 namespace semcache::detail {
 
 // Raw storage: `stride` bytes per element, zero-initialised, 64-byte aligned chunks.
 class ChunkedBytes {
  public:
-  static constexpr std::size_t kChunkShift = 12;  // 4096 elements per chunk
+  static constexpr std::size_t kChunkShift = 14;  // 16384 elements per chunk
   static constexpr std::size_t kChunkSize = std::size_t{1} << kChunkShift;
-  static constexpr std::size_t kMaxChunks = std::size_t{1} << 16;  // up to 268M elements
+  static constexpr std::size_t kMaxChunks = std::size_t{1} << 14;  // up to 268M elements
+  static constexpr std::size_t kHugePage = std::size_t{2} << 20;
 
   explicit ChunkedBytes(std::size_t stride) : stride_(stride), chunks_(new std::atomic<std::byte*>[kMaxChunks]) {
     for (std::size_t i = 0; i < kMaxChunks; ++i) chunks_[i].store(nullptr, std::memory_order_relaxed);
   }
   ~ChunkedBytes() {
-    for (std::size_t i = 0; i < kMaxChunks; ++i) {
-      std::byte* chunk = chunks_[i].load(std::memory_order_relaxed);
-      if (chunk == nullptr) break;
-      std::free(chunk);
-    }
+    for (std::size_t i = 0; i < allocated_chunks_; ++i) munmap(chunks_[i].load(std::memory_order_relaxed), chunk_bytes());
   }
   ChunkedBytes(const ChunkedBytes&) = delete;
   ChunkedBytes& operator=(const ChunkedBytes&) = delete;
@@ -45,11 +48,9 @@ class ChunkedBytes {
     if (chunks_[chunk].load(std::memory_order_acquire) != nullptr) return true;
     std::lock_guard<std::mutex> guard(grow_mutex_);
     for (std::size_t c = allocated_chunks_; c <= chunk; ++c) {
-      const std::size_t bytes = (stride_ * kChunkSize + 63) / 64 * 64;
-      void* memory = std::aligned_alloc(64, bytes);
+      std::byte* memory = map_aligned(chunk_bytes());
       if (memory == nullptr) return false;
-      std::memset(memory, 0, bytes);
-      chunks_[c].store(static_cast<std::byte*>(memory), std::memory_order_release);
+      chunks_[c].store(memory, std::memory_order_release);
       allocated_chunks_ = c + 1;
     }
     return true;
@@ -60,9 +61,27 @@ class ChunkedBytes {
   }
 
   std::size_t stride() const { return stride_; }
-  std::size_t allocated_bytes() const { return allocated_chunks_ * stride_ * kChunkSize; }
+  // Bytes of the elements that exist (`count` of them): what the set really holds. The chunk
+  // tail beyond the last element is reserved address space, touched only as it fills.
+  std::size_t used_bytes(std::size_t count) const { return count * stride_; }
 
  private:
+  std::size_t chunk_bytes() const { return stride_ * kChunkSize; }
+
+  // mmap with 2 MiB alignment (over-map, then trim both ends) and a huge-page hint.
+  static std::byte* map_aligned(std::size_t bytes) {
+    const std::size_t span = bytes + kHugePage;
+    void* raw = mmap(nullptr, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (raw == MAP_FAILED) return nullptr;
+    const auto start = reinterpret_cast<std::uintptr_t>(raw);
+    const std::uintptr_t aligned = (start + kHugePage - 1) & ~(kHugePage - 1);
+    if (aligned > start) munmap(raw, aligned - start);
+    const std::uintptr_t end = start + span;
+    if (end > aligned + bytes) munmap(reinterpret_cast<void*>(aligned + bytes), end - (aligned + bytes));
+    madvise(reinterpret_cast<void*>(aligned), bytes, MADV_HUGEPAGE);
+    return reinterpret_cast<std::byte*>(aligned);
+  }
+
   std::size_t stride_;
   std::unique_ptr<std::atomic<std::byte*>[]> chunks_;
   std::mutex grow_mutex_;

@@ -89,9 +89,12 @@ struct SearchScratch {
   std::vector<std::uint32_t> batch;
 };
 
-SearchScratch& scratch() {
+// Not inlined on purpose: in a shared library every thread_local access goes through
+// __tls_get_addr, and GCC repeats that call inside loops that touch the object. Behind a call
+// the scratch is a plain pointer, computed once per search.
+[[gnu::noinline]] SearchScratch* scratch() {
   thread_local SearchScratch instance;
-  return instance;
+  return &instance;
 }
 
 struct Farther {
@@ -196,7 +199,7 @@ std::uint32_t Hnsw::greedy_descend(const std::byte* query, std::uint32_t entry, 
 
 void Hnsw::search_layer(const std::byte* query, std::uint32_t entry, int level, std::size_t ef,
                         const SlotFilter* filter, std::vector<Neighbor>& results, SearchCounters& counters) const {
-  SearchScratch& s = scratch();
+  SearchScratch& s = *scratch();
   s.visited.begin(slot_end());
   s.candidates.clear();
   results.clear();  // a max-heap (farthest on top) of at most ef allowed slots
@@ -226,14 +229,11 @@ void Hnsw::search_layer(const std::byte* query, std::uint32_t entry, int level, 
       const std::uint32_t neighbor = load_acquire(list + 1 + i);
       if (s.visited.visit(neighbor)) {
         s.batch.push_back(neighbor);
-        prefetch(code_ptr(neighbor));
+        const std::byte* code = code_ptr(neighbor);
+        for (std::size_t offset = 0; offset < codec_.code_bytes(); offset += 64) prefetch(code + offset);
       }
     }
     for (std::size_t i = 0; i < s.batch.size(); ++i) {
-      if (i + 1 < s.batch.size()) {
-        const std::byte* next = code_ptr(s.batch[i + 1]);
-        for (std::size_t offset = 64; offset < codec_.code_bytes(); offset += 64) prefetch(next + offset);
-      }
       const std::uint32_t neighbor = s.batch[i];
       const float d = codec_.distance(query, code_ptr(neighbor));
       if (results.size() < ef || d < bound) {
@@ -416,7 +416,7 @@ std::size_t Hnsw::memory_bytes() const {
   for (std::uint32_t s = 0; s < end; ++s) {
     if (is_live(s)) upper_bytes += static_cast<std::size_t>(level_of(s)) * (m_ + 1) * sizeof(std::uint32_t);
   }
-  return blocks_.allocated_bytes() + upper_bytes;
+  return blocks_.used_bytes(end) + upper_bytes;
 }
 
 Hnsw::NodeView Hnsw::node_view(std::uint32_t slot) const {
