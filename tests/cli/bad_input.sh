@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Bad input never crashes: each case exits 2 with the file, the position and the reason.
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/lib.bash"
 
 "$SEMCACHE" gen vectors --n 300 --dim 16 --clusters 6 --queries 5 --seed 3 --out "$WORK/d" >/dev/null || exit 1
 

@@ -2,7 +2,7 @@
 # load --redis in one process, query --redis in another: the second rebuilds the set from Redis
 # and answers exactly like a snapshot of the same data. Runs against a real redis-server started
 # here on a free loopback port (and stopped on exit); a missing redis-server fails the test.
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/lib.bash"
 
 command -v redis-server >/dev/null || { echo "FAIL: redis-server is not installed (run scripts/setup)"; exit 1; }
 port=$(( 20000 + RANDOM % 20000 ))

@@ -334,13 +334,22 @@ void Hnsw::insert(std::uint32_t slot) {
   SearchCounters counters;
   const std::byte* query = code_ptr(slot);
   std::uint32_t current = greedy_descend(query, entry, top_level, level, counters);
-  std::vector<Neighbor> found;
-  for (int l = std::min(level, top_level); l >= 0; --l) {
+  // Choose the neighbours on every layer first (top-down, each layer's search starting from the
+  // closest node of the layer above), then link bottom-up: a search that reaches the new node
+  // on some layer must find its links on every layer below, or it would stop there with one
+  // result.
+  const int linked_top = std::min(level, top_level);
+  std::vector<std::vector<Neighbor>> chosen(static_cast<std::size_t>(linked_top) + 1);
+  for (int l = linked_top; l >= 0; --l) {
+    std::vector<Neighbor>& found = chosen[static_cast<std::size_t>(l)];
     search_layer(query, current, l, ef_construction_, nullptr, found, counters);
     std::erase_if(found, [slot](const Neighbor& n) { return n.slot == slot; });
     if (found.empty()) continue;
     current = found.front().slot;
     select_neighbors(found, m_);
+  }
+  for (int l = 0; l <= linked_top; ++l) {
+    const std::vector<Neighbor>& found = chosen[static_cast<std::size_t>(l)];
     set_links(slot, l, found);
     for (const Neighbor& neighbor : found) connect(neighbor.slot, slot, neighbor.distance, l);
   }
