@@ -12,6 +12,7 @@ namespace semcache::detail {
 class Checksum64 {
  public:
   void update(const void* data, std::size_t size) {
+    if (size == 0) return;
     const auto* bytes = static_cast<const unsigned char*>(data);
     total_ += size;
     if (buffered_ > 0) {

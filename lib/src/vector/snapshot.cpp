@@ -258,7 +258,7 @@ Expected<std::unique_ptr<VectorSetImpl>> load_snapshot(const std::string& path) 
       if (!r.get_bytes(bytes, count * sizeof(std::uint32_t), "links")) return Status::corrupt(r.error());
       auto& ids = links[static_cast<std::size_t>(l)];
       ids.resize(count);
-      std::memcpy(ids.data(), bytes, count * sizeof(std::uint32_t));
+      if (count > 0) std::memcpy(ids.data(), bytes, count * sizeof(std::uint32_t));
     }
     levels[slot] = level;
     if (!set->records.ensure(slot)) return Status::internal("out of memory loading " + path);
