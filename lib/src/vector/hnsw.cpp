@@ -221,6 +221,8 @@ void Hnsw::search_layer(const std::byte* query, std::uint32_t entry, int level, 
     if (++visits > max_visits) break;
     std::pop_heap(s.candidates.begin(), s.candidates.end(), Farther{});
     s.candidates.pop_back();
+    // The next candidate's links are read after this one's neighbours: start loading them now.
+    if (!s.candidates.empty()) prefetch(link_list(s.candidates.front().slot, level));
 
     const std::uint32_t* list = link_list(current.slot, level);
     const std::uint32_t count = load_acquire(list);
