@@ -29,6 +29,12 @@ int fail(const Status& status);
 // "16,32,64" -> {16, 32, 64}; a bad item is an error naming the option.
 Expected<std::vector<std::size_t>> parse_size_list(const std::string& text, const std::string& option);
 
+// Validators for the options every vector command shares, so a bad value is a usage error
+// (exit 2) named by CLI11 before any work starts; after parsing, the values always parse.
+inline CLI::IsMember format_names() { return CLI::IsMember({"auto", "fvecs", "bvecs", "npy", "jsonl", "ndjson"}); }
+inline CLI::IsMember quantization_names() { return CLI::IsMember({"int8", "f32", "bin"}); }
+inline CLI::IsMember metric_names() { return CLI::IsMember({"cosine", "ip", "l2"}); }
+
 // Writes text to a file (the --json OUT of harness commands).
 Status write_text_file(const std::string& path, const std::string& text);
 

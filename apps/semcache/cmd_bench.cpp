@@ -23,15 +23,9 @@ int run_bench_recall(BenchRecallArgs& args) {
   auto efs = parse_size_list(args.ef_list, "--ef");
   if (!efs) return fail(efs.status());
   args.options.ef_values = *efs;
-  auto format = parse_vector_format(args.format);
-  if (!format) return fail(Status::invalid_argument("--format: expected auto, fvecs, bvecs, npy or jsonl, got '" + args.format + "'"));
-  args.options.format = *format;
-  auto quant = parse_quantization(args.quant);
-  if (!quant) return fail(Status::invalid_argument("--quant: expected int8, f32 or bin, got '" + args.quant + "'"));
-  args.options.quantization = *quant;
-  auto metric = parse_metric(args.metric);
-  if (!metric) return fail(Status::invalid_argument("--metric: expected cosine, ip or l2, got '" + args.metric + "'"));
-  args.options.metric = *metric;
+  args.options.format = *parse_vector_format(args.format);
+  args.options.quantization = *parse_quantization(args.quant);
+  args.options.metric = *parse_metric(args.metric);
 
   ProgressBar bar("read");
   auto result = run_recall_bench(args.options, [&](std::string_view phase, std::size_t done, std::size_t total) {
@@ -80,11 +74,11 @@ void add_bench_command(CLI::App& app, Command& run) {
   recall->add_option("--base", o.base_path, "Base vectors (fvecs, bvecs, npy or jsonl)")->required()->check(CLI::ExistingFile);
   recall->add_option("--queries", o.queries_path, "Query vectors")->required()->check(CLI::ExistingFile);
   recall->add_option("--gt", o.gt_path, "Ground truth (ivecs of base row numbers); computed exactly when absent")->check(CLI::ExistingFile);
-  recall->add_option("--format", args->format, "Input format: auto|fvecs|bvecs|npy|jsonl")->capture_default_str();
+  recall->add_option("--format", args->format, "Input format: auto|fvecs|bvecs|npy|jsonl")->capture_default_str()->check(format_names());
   recall->add_option("-k", o.k, "Neighbours per query")->capture_default_str()->check(CLI::PositiveNumber);
   recall->add_option("--ef", args->ef_list, "Comma-separated ef values to measure")->capture_default_str();
-  recall->add_option("--quant", args->quant, "Vector storage: int8|f32|bin")->capture_default_str();
-  recall->add_option("--metric", args->metric, "Distance: cosine|ip|l2")->capture_default_str();
+  recall->add_option("--quant", args->quant, "Vector storage: int8|f32|bin")->capture_default_str()->check(quantization_names());
+  recall->add_option("--metric", args->metric, "Distance: cosine|ip|l2")->capture_default_str()->check(metric_names());
   recall->add_option("--m", o.m, "HNSW links per node (2*M on layer 0)")->capture_default_str()->check(CLI::Range(2, 128));
   recall->add_option("--ef-construction", o.ef_construction, "HNSW candidate list while building")->capture_default_str()->check(CLI::Range(1, 10000));
   recall->add_option("--threads", o.threads, "Build threads (0 = all cores)")->capture_default_str();

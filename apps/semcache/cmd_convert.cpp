@@ -19,9 +19,7 @@ struct ConvertArgs {
 };
 
 int run_convert(const ConvertArgs& args) {
-  auto format = parse_vector_format(args.format);
-  if (!format) return fail(Status::invalid_argument("--format: expected auto, fvecs, bvecs, npy or jsonl, got '" + args.format + "'"));
-  auto reader = VectorReader::open(args.in, *format);
+  auto reader = VectorReader::open(args.in, *parse_vector_format(args.format));
   if (!reader) return fail(reader.status());
   FloatMatrix out;
   out.dim = (*reader)->dim();
@@ -49,7 +47,7 @@ void add_convert_command(CLI::App& app, Command& run) {
       "convert", "Rewrite a vector file (fvecs, bvecs, .npy f32/f16/int8, JSONL) as fvecs, optionally a range of rows");
   convert->add_option("file", args->in, "Input vector file")->required()->check(CLI::ExistingFile);
   convert->add_option("--out", args->out, "Output .fvecs file")->required();
-  convert->add_option("--format", args->format, "Input format: auto|fvecs|bvecs|npy|jsonl")->capture_default_str();
+  convert->add_option("--format", args->format, "Input format: auto|fvecs|bvecs|npy|jsonl")->capture_default_str()->check(format_names());
   convert->add_option("--first", args->first, "First row to copy (0-based)")->capture_default_str();
   convert->add_option("--count", args->count, "Rows to copy (0 = to the end)")->capture_default_str();
   convert->callback([&run, args] { run = [args] { return run_convert(*args); }; });

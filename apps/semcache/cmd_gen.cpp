@@ -58,15 +58,13 @@ struct GenGtArgs {
 };
 
 int run_gen_gt(const GenGtArgs& args) {
-  auto metric = parse_metric(args.metric);
-  if (!metric) return fail(Status::invalid_argument("--metric: expected cosine, ip or l2, got '" + args.metric + "'"));
   const auto start = std::chrono::steady_clock::now();
   auto base = read_float_matrix(args.base);
   if (!base) return fail(base.status());
   auto queries = read_float_matrix(args.queries);
   if (!queries) return fail(queries.status());
   ProgressBar bar("ground truth");
-  auto gt = exact_ground_truth(*base, *queries, args.k, *metric, args.threads,
+  auto gt = exact_ground_truth(*base, *queries, args.k, *parse_metric(args.metric), args.threads,
                                [&](std::size_t done, std::size_t total) { bar.update("ground truth", done, total); });
   bar.finish();
   if (!gt) return fail(gt.status());
@@ -103,7 +101,7 @@ void add_gen_command(CLI::App& app, Command& run) {
   gt->add_option("--queries", gt_args->queries, "Query vectors")->required()->check(CLI::ExistingFile);
   gt->add_option("--out", gt_args->out, "Output .ivecs file")->required();
   gt->add_option("-k", gt_args->k, "Neighbours per query")->capture_default_str()->check(CLI::PositiveNumber);
-  gt->add_option("--metric", gt_args->metric, "Distance: cosine|ip|l2")->capture_default_str();
+  gt->add_option("--metric", gt_args->metric, "Distance: cosine|ip|l2")->capture_default_str()->check(metric_names());
   gt->add_option("--threads", gt_args->threads, "Threads (0 = all cores)")->capture_default_str();
   gt->callback([&run, gt_args] { run = [gt_args] { return run_gen_gt(*gt_args); }; });
 }

@@ -40,20 +40,13 @@ std::size_t redis_batch_rows(std::size_t dim) { return std::max<std::size_t>(1, 
 
 int run_load(const LoadArgs& args) {
   const auto start = std::chrono::steady_clock::now();
-  auto format = parse_vector_format(args.format);
-  if (!format) return fail(Status::invalid_argument("--format: expected auto, fvecs, bvecs, npy or jsonl, got '" + args.format + "'"));
-  auto quant = parse_quantization(args.quant);
-  if (!quant) return fail(Status::invalid_argument("--quant: expected int8, f32 or bin, got '" + args.quant + "'"));
-  auto metric = parse_metric(args.metric);
-  if (!metric) return fail(Status::invalid_argument("--metric: expected cosine, ip or l2, got '" + args.metric + "'"));
-
-  auto reader = VectorReader::open(args.file, *format);
+  auto reader = VectorReader::open(args.file, *parse_vector_format(args.format));
   if (!reader) return fail(reader.status());
   VectorReader& in = **reader;
   VectorSetOptions options;
   options.dim = in.dim();
-  options.metric = *metric;
-  options.quantization = *quant;
+  options.metric = *parse_metric(args.metric);
+  options.quantization = *parse_quantization(args.quant);
   options.m = args.m;
   options.ef_construction = args.ef_construction;
   auto created = VectorSet::create(options);
@@ -153,9 +146,9 @@ void add_load_command(CLI::App& app, Command& run) {
       "  {\"id\": \"doc-1\", \"vector\": [0.1, ...], \"attributes\": {\"year\": 1999}}");
   load->add_option("file", args->file, "Vector file")->required()->check(CLI::ExistingFile);
   load->add_option("--set", args->set_name, "Name of the vector set")->required();
-  load->add_option("--format", args->format, "auto|fvecs|bvecs|npy|jsonl (auto: by extension, then magic)")->capture_default_str();
-  load->add_option("--quant", args->quant, "Vector storage: int8 (default, per-vector scale) | f32 | bin")->capture_default_str();
-  load->add_option("--metric", args->metric, "Distance: cosine|ip|l2")->capture_default_str();
+  load->add_option("--format", args->format, "auto|fvecs|bvecs|npy|jsonl (auto: by extension, then magic)")->capture_default_str()->check(format_names());
+  load->add_option("--quant", args->quant, "Vector storage: int8 (default, per-vector scale) | f32 | bin")->capture_default_str()->check(quantization_names());
+  load->add_option("--metric", args->metric, "Distance: cosine|ip|l2")->capture_default_str()->check(metric_names());
   load->add_option("--m", args->m, "HNSW links per node (2*M on layer 0)")->capture_default_str()->check(CLI::Range(2, 128));
   load->add_option("--ef-construction", args->ef_construction, "HNSW candidate list while building")->capture_default_str()->check(CLI::Range(1, 10000));
   load->add_option("--threads", args->threads, "Build threads (0 = all cores)")->capture_default_str();
