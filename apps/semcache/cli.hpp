@@ -18,6 +18,7 @@ using Command = std::function<int()>;
 
 // Each subcommand file adds its CLI11 subcommand and sets `run` when it is chosen.
 void add_gen_command(CLI::App& app, Command& run);
+void add_gen_prompts_command(CLI::App& gen, Command& run);
 void add_load_command(CLI::App& app, Command& run);
 void add_query_command(CLI::App& app, Command& run);
 void add_bench_command(CLI::App& app, Command& run);

@@ -77,7 +77,7 @@ int run_gen_gt(const GenGtArgs& args) {
 }  // namespace
 
 void add_gen_command(CLI::App& app, Command& run) {
-  CLI::App* gen = app.add_subcommand("gen", "Generate datasets: vectors with ground truth, or ground truth for your own vectors");
+  CLI::App* gen = app.add_subcommand("gen", "Generate datasets: vectors with ground truth, ground truth for your own vectors, prompt logs");
   gen->require_subcommand(1);
   auto args = std::make_shared<GenVectorsArgs>();
   CLI::App* vectors = gen->add_subcommand(
@@ -104,6 +104,8 @@ void add_gen_command(CLI::App& app, Command& run) {
   gt->add_option("--metric", gt_args->metric, "Distance: cosine|ip|l2")->capture_default_str()->check(metric_names());
   gt->add_option("--threads", gt_args->threads, "Threads (0 = all cores)")->capture_default_str();
   gt->callback([&run, gt_args] { run = [gt_args] { return run_gen_gt(*gt_args); }; });
+
+  add_gen_prompts_command(*gen, run);
 }
 
 }  // namespace semcache::cli
