@@ -38,6 +38,7 @@
 #include <cstring>
 #include <utility>
 
+#include "io/jsonl_lines.hpp"
 #include "io/mapped_file.hpp"
 #include "io/prompt_log_detail.hpp"
 #include "io/vector_file_detail.hpp"
@@ -114,18 +115,6 @@ Expected<FileNames> resolve_field_names(const std::map<std::string, std::string>
   return names;
 }
 
-std::string_view type_name(od::json_type type) {
-  switch (type) {
-    case od::json_type::array: return "array";
-    case od::json_type::object: return "object";
-    case od::json_type::number: return "number";
-    case od::json_type::string: return "string";
-    case od::json_type::boolean: return "boolean";
-    case od::json_type::null: return "null";
-  }
-  return "unknown";
-}
-
 std::string_view trim(std::string_view text) {
   const auto first = text.find_first_not_of(" \t");
   if (first == std::string_view::npos) return {};
@@ -133,7 +122,6 @@ std::string_view trim(std::string_view text) {
   return text.substr(first, last - first + 1);
 }
 
-bool is_blank(std::string_view line) { return line.find_first_not_of(" \t\r") == std::string_view::npos; }
 
 // Walks `value` to its end, checking every scalar, and appends its canonical JSON to `out`
 // unless `out` is null (then it only validates).
@@ -280,25 +268,15 @@ struct PromptLogReader::Impl {
   bool skip_bad_lines = false;
   od::parser parser;
   std::vector<char> padded;
-  std::size_t pos = 0;
-  std::size_t line = 0;
+  detail::JsonlLines lines{file};  // reads the mapping `file` holds (assigned in open())
   std::size_t records = 0;
   std::size_t skipped = 0;
   std::vector<std::string> skipped_messages;
   LineState state;
 
   Expected<bool> next(PromptRecord& out) {
-    const char* base = reinterpret_cast<const char*>(file.data());
-    const std::size_t size = file.size();
-    while (pos < size) {
-      const char* start = base + pos;
-      const auto* newline = static_cast<const char*>(std::memchr(start, '\n', size - pos));
-      const std::size_t length = newline != nullptr ? static_cast<std::size_t>(newline - start) : size - pos;
-      pos += length + (newline != nullptr ? 1 : 0);
-      ++line;
-      std::string_view text(start, length);
-      if (line == 1 && text.starts_with("\xEF\xBB\xBF")) text.remove_prefix(3);
-      if (is_blank(text)) continue;
+    std::string_view text;
+    while (lines.next(text)) {
       if (Status s = parse_line(text, out); !s) {
         if (!skip_bad_lines) return s;
         ++skipped;
@@ -312,7 +290,7 @@ struct PromptLogReader::Impl {
   }
 
   Status error(const std::string& reason) const {
-    return Status::bad_input(file.path() + ":" + std::to_string(line) + ": " + reason);
+    return Status::bad_input(file.path() + ":" + std::to_string(lines.line_number()) + ": " + reason);
   }
 
   Status json_error(simdjson::error_code code) const {
@@ -321,7 +299,7 @@ struct PromptLogReader::Impl {
 
   Status type_error(std::string_view name, std::string_view expected, od::json_type got) const {
     return error("field \"" + std::string(name) + "\" must be " + std::string(expected) + ", got " +
-                 std::string(type_name(got)));
+                 std::string(detail::json_type_name(got)));
   }
 
   // The value's type, or the JSON error; null is reported as absent through `present`.
@@ -445,7 +423,7 @@ struct PromptLogReader::Impl {
         od::json_type element_type;
         if (element.type().get(element_type) == simdjson::SUCCESS && element_type != od::json_type::number) {
           return error("field \"" + std::string(name) + "\" element " + std::to_string(index) +
-                       " must be a number, got " + std::string(type_name(element_type)));
+                       " must be a number, got " + std::string(detail::json_type_name(element_type)));
         }
         return json_error(err);
       }
@@ -783,7 +761,7 @@ struct PromptLogReader::Impl {
   }
 
   void reset(PromptRecord& out) {
-    out.line = line;
+    out.line = lines.line_number();
     out.ts.reset();
     out.model.clear();
     out.prompt.clear();
@@ -809,23 +787,13 @@ struct PromptLogReader::Impl {
 
   Status parse_line(std::string_view text, PromptRecord& out) {
     reset(out);
-    const char* json = text.data();
-    const auto in_file = static_cast<std::size_t>(text.data() - reinterpret_cast<const char*>(file.data()));
-    std::size_t capacity = file.size() - in_file;
-    if (capacity < text.size() + simdjson::SIMDJSON_PADDING) {
-      padded.resize(text.size() + simdjson::SIMDJSON_PADDING);
-      std::memcpy(padded.data(), text.data(), text.size());
-      json = padded.data();
-      capacity = padded.size();
-    }
-
     od::document doc;
-    if (auto err = parser.iterate(json, text.size(), capacity).get(doc)) return json_error(err);
+    if (auto err = iterate_line(parser, file, text, padded).get(doc)) return json_error(err);
     od::json_type type;
     if (auto err = doc.type().get(type)) return json_error(err);
     if (type != od::json_type::object) {
       if (auto err = check_root_scalar(doc, type)) return json_error(err);
-      return error("not a JSON object (got " + std::string(type_name(type)) + ")");
+      return error("not a JSON object (got " + std::string(detail::json_type_name(type)) + ")");
     }
     od::object object;
     if (auto err = doc.get_object().get(object)) return json_error(err);
@@ -932,11 +900,11 @@ Expected<std::unique_ptr<PromptLogReader>> PromptLogReader::open(const std::stri
 }
 
 Expected<bool> PromptLogReader::next(PromptRecord& out) { return impl_->next(out); }
-std::size_t PromptLogReader::lines_read() const { return impl_->line; }
+std::size_t PromptLogReader::lines_read() const { return impl_->lines.line_number(); }
 std::size_t PromptLogReader::records() const { return impl_->records; }
 std::size_t PromptLogReader::skipped() const { return impl_->skipped; }
 const std::vector<std::string>& PromptLogReader::skipped_messages() const { return impl_->skipped_messages; }
-std::uint64_t PromptLogReader::bytes_read() const { return impl_->pos; }
+std::uint64_t PromptLogReader::bytes_read() const { return impl_->lines.bytes_consumed(); }
 const std::string& PromptLogReader::path() const { return impl_->file.path(); }
 
 std::string canonical_request(const PromptRecord& record) {

@@ -22,6 +22,7 @@
 #include <cerrno>
 #include <vector>
 
+#include "io/jsonl_lines.hpp"
 #include "io/vector_file_detail.hpp"
 
 namespace semcache::detail {
@@ -29,18 +30,6 @@ namespace semcache::detail {
 namespace {
 
 namespace od = simdjson::ondemand;
-
-std::string_view type_name(od::json_type type) {
-  switch (type) {
-    case od::json_type::array: return "array";
-    case od::json_type::object: return "object";
-    case od::json_type::number: return "number";
-    case od::json_type::string: return "string";
-    case od::json_type::boolean: return "boolean";
-    case od::json_type::null: return "null";
-  }
-  return "unknown";
-}
 
 // Walks a value to its end, parsing every scalar in it. On-Demand skips what it is not
 // asked for with a structural check only, which would let {"a": tru} through.
@@ -105,11 +94,10 @@ std::string_view trim_right(std::string_view text) {
   return text;
 }
 
-bool is_blank(std::string_view line) { return line.find_first_not_of(" \t\r") == std::string_view::npos; }
 
 class JsonlVectorReader final : public VectorReader {
  public:
-  explicit JsonlVectorReader(MappedFile file) : file_(std::move(file)) {}
+  explicit JsonlVectorReader(MappedFile file) : file_(std::move(file)), lines_(file_) {}
 
   // Reads the first record so that dim() is known.
   Status start() {
@@ -124,7 +112,7 @@ class JsonlVectorReader final : public VectorReader {
   VectorFormat format() const override { return VectorFormat::kJsonl; }
   std::size_t dim() const override { return dim_; }
   std::optional<std::size_t> count() const override { return std::nullopt; }
-  std::uint64_t bytes_read() const override { return pos_; }
+  std::uint64_t bytes_read() const override { return lines_.bytes_consumed(); }
 
   Expected<bool> next(VectorRecord& out) override {
     if (pending_) {
@@ -145,25 +133,14 @@ class JsonlVectorReader final : public VectorReader {
  private:
   // Finds the next non-blank line and parses it: true when a record was read, false at EOF.
   Expected<bool> read_record() {
-    const char* base = reinterpret_cast<const char*>(file_.data());
-    const std::size_t size = file_.size();
-    while (pos_ < size) {
-      const char* start = base + pos_;
-      const auto* newline = static_cast<const char*>(std::memchr(start, '\n', size - pos_));
-      std::size_t length = newline != nullptr ? static_cast<std::size_t>(newline - start) : size - pos_;
-      pos_ += length + (newline != nullptr ? 1 : 0);
-      ++line_;
-      std::string_view line(start, length);
-      if (line_ == 1 && line.starts_with("\xEF\xBB\xBF")) line.remove_prefix(3);
-      if (is_blank(line)) continue;
-      if (Status s = parse_line(line); !s) return s;
-      return true;
-    }
-    return false;
+    std::string_view line;
+    if (!lines_.next(line)) return false;
+    if (Status s = parse_line(line); !s) return s;
+    return true;
   }
 
   Status error(const std::string& reason) const {
-    return Status::bad_input(file_.path() + ":" + std::to_string(line_) + ": " + reason);
+    return Status::bad_input(file_.path() + ":" + std::to_string(lines_.line_number()) + ": " + reason);
   }
 
   Status json_error(simdjson::error_code code) const {
@@ -171,22 +148,12 @@ class JsonlVectorReader final : public VectorReader {
   }
 
   Status parse_line(std::string_view line) {
-    const char* json = line.data();
-    const std::size_t in_file = static_cast<std::size_t>(line.data() - reinterpret_cast<const char*>(file_.data()));
-    std::size_t capacity = file_.size() - in_file;
-    if (capacity < line.size() + simdjson::SIMDJSON_PADDING) {
-      padded_.resize(line.size() + simdjson::SIMDJSON_PADDING);
-      std::memcpy(padded_.data(), line.data(), line.size());
-      json = padded_.data();
-      capacity = padded_.size();
-    }
-
     od::document doc;
-    if (auto err = parser_.iterate(json, line.size(), capacity).get(doc)) return json_error(err);
+    if (auto err = iterate_line(parser_, file_, line, padded_).get(doc)) return json_error(err);
     od::json_type type;
     if (auto err = doc.type().get(type)) return json_error(err);
     if (type != od::json_type::object) {
-      return error("not a JSON object (got " + std::string(type_name(type)) + ")");
+      return error("not a JSON object (got " + std::string(json_type_name(type)) + ")");
     }
     od::object object;
     if (auto err = doc.get_object().get(object)) return json_error(err);
@@ -214,7 +181,7 @@ class JsonlVectorReader final : public VectorReader {
         od::json_type attributes_type;
         if (auto err = value.type().get(attributes_type)) return json_error(err);
         if (attributes_type != od::json_type::object) {
-          return error("field \"attributes\" must be an object, got " + std::string(type_name(attributes_type)));
+          return error("field \"attributes\" must be an object, got " + std::string(json_type_name(attributes_type)));
         }
         const char* begin = value.raw_json_token().data();
         if (auto err = validate(value)) return json_error(err);
@@ -231,7 +198,7 @@ class JsonlVectorReader final : public VectorReader {
     if (!have_vector) return error("missing field \"vector\"");
     if (dim_ == 0) {
       dim_ = vector_.size();
-      first_line_ = line_;
+      first_line_ = lines_.line_number();
     } else if (vector_.size() != dim_) {
       return error("vector has " + std::to_string(vector_.size()) + " components, expected " +
                    std::to_string(dim_) + " (from line " + std::to_string(first_line_) + ")");
@@ -243,7 +210,7 @@ class JsonlVectorReader final : public VectorReader {
     od::json_type type;
     if (auto err = value.type().get(type)) return json_error(err);
     if (type != od::json_type::array) {
-      return error("field \"vector\" must be an array, got " + std::string(type_name(type)));
+      return error("field \"vector\" must be an array, got " + std::string(json_type_name(type)));
     }
     od::array array;
     if (auto err = value.get_array().get(array)) return json_error(err);
@@ -257,7 +224,7 @@ class JsonlVectorReader final : public VectorReader {
         od::json_type element_type;
         if (element.type().get(element_type) == simdjson::SUCCESS && element_type != od::json_type::number) {
           return error("field \"vector\" element " + std::to_string(index) + " must be a number, got " +
-                       std::string(type_name(element_type)));
+                       std::string(json_type_name(element_type)));
         }
         return error("field \"vector\" element " + std::to_string(index) + " is not a valid number (" +
                      simdjson::error_message(err) + ")");
@@ -307,14 +274,13 @@ class JsonlVectorReader final : public VectorReader {
       }
       return error("field \"id\" must be a string or an integer, got number " + std::string(token));
     }
-    return error("field \"id\" must be a string or an integer, got " + std::string(type_name(type)));
+    return error("field \"id\" must be a string or an integer, got " + std::string(json_type_name(type)));
   }
 
   MappedFile file_;
   od::parser parser_;
   std::vector<char> padded_;
-  std::size_t pos_ = 0;
-  std::size_t line_ = 0;
+  JsonlLines lines_;  // after file_: it reads the mapping file_ owns
   std::size_t first_line_ = 0;
   std::size_t row_ = 0;
   std::size_t dim_ = 0;
