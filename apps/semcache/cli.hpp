@@ -22,7 +22,9 @@ void add_gen_prompts_command(CLI::App& gen, Command& run);
 void add_load_command(CLI::App& app, Command& run);
 void add_query_command(CLI::App& app, Command& run);
 void add_bench_command(CLI::App& app, Command& run);
+void add_bench_cache_command(CLI::App& bench, Command& run);
 void add_convert_command(CLI::App& app, Command& run);
+void add_replay_command(CLI::App& app, Command& run);
 
 // Prints "semcache: <message>" on stderr and returns the exit code for the status.
 int fail(const Status& status);

@@ -64,6 +64,7 @@ int run_bench_recall(BenchRecallArgs& args) {
 void add_bench_command(CLI::App& app, Command& run) {
   CLI::App* bench = app.add_subcommand("bench", "Benchmarks that write result JSON");
   bench->require_subcommand(1);
+  add_bench_cache_command(*bench, run);
   auto args = std::make_shared<BenchRecallArgs>();
   RecallBenchOptions& o = args->options;
   CLI::App* recall = bench->add_subcommand(

@@ -67,6 +67,7 @@ int main(int argc, char** argv) {
   add_query_command(app, run);
   add_bench_command(app, run);
   add_convert_command(app, run);
+  add_replay_command(app, run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

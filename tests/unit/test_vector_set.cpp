@@ -3,6 +3,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+
 #include <atomic>
 #include <cstdio>
 #include <filesystem>
@@ -263,6 +265,44 @@ TEST_CASE("filtered search returns only matching ids and agrees with brute force
   auto hits = set->search(row(data.queries, 0), so, &stats);
   REQUIRE(hits);
   CHECK(hits->size() == expected);
+}
+
+TEST_CASE("an id prefix is a hard pre-filter that agrees with brute force", "[vector_set][filter]") {
+  const auto data = small_data(5000, 32, 30, 21);
+  auto set = build(data.base, Quantization::kInt8, 2, {});
+  // "id-1" admits id-1, id-10..19, id-100..199 and id-1000..1999: 1,111 of 5,000 elements.
+  double found = 0, wanted = 0;
+  for (std::size_t q = 0; q < data.queries.rows; ++q) {
+    SearchOptions so;
+    so.k = 10;
+    so.ef = 64;
+    so.id_prefix = "id-1";
+    auto hits = set->search(row(data.queries, q), so);
+    REQUIRE(hits);
+    REQUIRE(hits->size() == 10);
+    for (const auto& h : *hits) CHECK(h.id.starts_with("id-1"));
+    auto all = set->exact_search(row(data.queries, q), data.base.rows);
+    REQUIRE(all);
+    std::vector<std::string> truth;
+    for (const auto& h : *all) {
+      if (h.id.starts_with("id-1") && truth.size() < 10) truth.push_back(h.id);
+    }
+    for (const auto& h : *hits) found += std::find(truth.begin(), truth.end(), h.id) != truth.end() ? 1 : 0;
+    wanted += 10;
+  }
+  CHECK(found / wanted >= 0.90);
+  // A prefix that admits one element returns exactly that one; one that admits none, nothing.
+  SearchOptions one;
+  one.k = 10;
+  one.id_prefix = "id-4999";
+  auto single = set->search(row(data.queries, 0), one);
+  REQUIRE(single);
+  REQUIRE(single->size() == 1);
+  CHECK(single->front().id == "id-4999");
+  one.id_prefix = "nobody";
+  auto none = set->search(row(data.queries, 0), one);
+  REQUIRE(none);
+  CHECK(none->empty());
 }
 
 TEST_CASE("snapshot round trip is bit-identical and searches the same", "[vector_set][snapshot]") {

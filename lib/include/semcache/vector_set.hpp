@@ -40,6 +40,9 @@ struct SearchOptions {
   std::size_t k = 10;
   std::size_t ef = 0;                // candidate list size; 0 -> max(k, 64); raised to k when smaller
   const Filter* filter = nullptr;    // only elements whose attributes match are returned
+  std::string_view id_prefix;        // only elements whose id starts with this (a hard pre-filter
+                                     // that costs a byte compare, not a JSON read: the cache
+                                     // puts the tenant in the id); combines with `filter`
   std::size_t filter_effort = 0;     // with a filter: nodes to visit before falling back to a scan;
                                      // 0 -> 100 * ef
   bool rerank = true;                // int8: re-score the final ef candidates against the

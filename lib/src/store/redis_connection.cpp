@@ -262,8 +262,14 @@ Expected<Reply> RedisConnection::read_reply() {
   void* raw = nullptr;
   int rc;
   int error_number;
-  {
+  // Only a write can raise SIGPIPE, and hiredis writes only while its output buffer holds
+  // appended commands; blocking the signal costs syscalls, so replies that are merely read
+  // (all but the first of a pipeline) skip the guard.
+  if (sdslen(context_->obuf) > 0) {
     SigpipeGuard guard;
+    rc = redisGetReply(context_.get(), &raw);
+    error_number = errno;
+  } else {
     rc = redisGetReply(context_.get(), &raw);
     error_number = errno;
   }

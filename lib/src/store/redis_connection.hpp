@@ -6,6 +6,8 @@
 // its data and outlives the connection. Once an I/O error or a timeout has happened the
 // connection is broken: every later call fails with the same message (reconnecting is the
 // caller's business, see broken()).
+// A failure caused by a connect or command timeout says "timed out" in its message (the store
+// counts timeouts by it).
 
 #include <chrono>
 #include <cstddef>

@@ -70,22 +70,31 @@ PreparedQuery& prepare(const detail::VectorCodec& codec, std::span<const float> 
   return prepared;
 }
 
+// What a filtered search admits: an id prefix and/or an attribute filter, both when given.
 struct FilterContext {
   const VectorSetImpl* set;
   const Filter* filter;
+  std::string_view id_prefix;
+
+  bool admits(std::uint32_t slot) const {
+    const auto& record = set->records.at(slot);
+    if (!id_prefix.empty() && !std::string_view(record.id).starts_with(id_prefix)) return false;
+    return filter == nullptr || filter->matches(record.attributes);
+  }
 };
 
 bool slot_matches(const void* context, std::uint32_t slot) {
-  const auto* c = static_cast<const FilterContext*>(context);
-  return c->filter->matches(c->set->records.at(slot).attributes);
+  return static_cast<const FilterContext*>(context)->admits(slot);
 }
 
-std::vector<Neighbor> scan(const VectorSetImpl& set, const PreparedQuery& query, std::size_t k, const Filter* filter) {
+std::vector<Neighbor> scan(const VectorSetImpl& set, const PreparedQuery& query, std::size_t k,
+                           const FilterContext& admit) {
   std::vector<Neighbor> all;
   const std::uint32_t end = set.graph.slot_end();
+  const bool filtered = admit.filter != nullptr || !admit.id_prefix.empty();
   for (std::uint32_t slot = 0; slot < end; ++slot) {
     if (!set.graph.is_live(slot)) continue;
-    if (filter != nullptr && !filter->matches(set.records.at(slot).attributes)) continue;
+    if (filtered && !admit.admits(slot)) continue;
     all.push_back({query.distance(set.codec, set.graph.code(slot)), slot});
   }
   const std::size_t keep = std::min(k, all.size());
@@ -317,14 +326,14 @@ Expected<std::vector<SearchHit>> VectorSet::search(std::span<const float> query,
   thread_local std::vector<Neighbor> found;
   detail::SearchCounters counters;
   bool exact = false;
-  if (options.filter == nullptr) {
+  if (options.filter == nullptr && options.id_prefix.empty()) {
     s.graph.search(query_code.code.data(), wanted, ef, nullptr, found, counters);
   } else {
-    FilterContext context{&s, options.filter};
+    const FilterContext context{&s, options.filter, options.id_prefix};
     detail::SlotFilter filter{&slot_matches, &context, options.filter_effort == 0 ? 100 * ef : options.filter_effort};
     s.graph.search(query_code.code.data(), wanted, ef, &filter, found, counters);
     if (found.size() < options.k) {
-      found = scan(s, query_code, options.k, options.filter);
+      found = scan(s, query_code, options.k, context);
       exact = true;
     }
   }
@@ -349,7 +358,7 @@ Expected<std::vector<SearchHit>> VectorSet::exact_search(std::span<const float> 
   if (Status st = validate_vector(query, s.options.dim, "query"); !st) return st;
   const PreparedQuery& prepared = prepare(s.codec, query, true);
   std::shared_lock<std::shared_mutex> shared(s.rw_mutex);
-  return to_hits(s, scan(s, prepared, k, filter));
+  return to_hits(s, scan(s, prepared, k, FilterContext{&s, filter, {}}));
 }
 
 std::size_t VectorSet::size() const {

@@ -1,0 +1,189 @@
+#pragma once
+// The LLM response cache: exact and semantic lookups over a Store (in-memory or Redis), with
+// namespaces that carry the model identity, per-tenant isolation, TTLs, invalidation,
+// statistics and a change log that lets processes sharing one Redis share one cache.
+//
+//   auto cache = Cache::open(store, options, make_hash_embedder());
+//   CacheRequest request{.model = "gpt-4o-mini", .tenant = "acme", .canonical = canonical_request(r),
+//                        .text = r.prompt};
+//   LookupResult found = cache->lookup(request);
+//   if (!found.hit()) { /* call the model */ (void)cache->store(request, response); }
+//
+// Namespaces. Every request names its model (with its version, e.g. "gpt-4o-mini@2024-07-18");
+// the namespace is CacheOptions::name + the model, so a model change never serves an answer of
+// another model, and a namespace can be dropped at once. Keys (the prefix defaults to
+// "semcache"; name and model are percent-encoded for '%', ':', '{' and '}'):
+//   PREFIX:NAME:MODEL:e:TENANT:ID     an entry (record), TENANT = 16 hex digits of the tenant's
+//                                     hash, ID = 32 hex digits of hash(tenant, canonical request)
+//   PREFIX:{NAME:MODEL}:log           the namespace's change log (hash tag: one cluster slot)
+// Entries spread over the keyspace; the bookkeeping of one namespace shares a hash tag.
+//
+// Entries hold the canonical request, the embedded text, the response, model, tenant, created
+// time, hit count, free attributes (JSON object) and, when stored for semantic lookups, the
+// vector and the embedder identity. An exact hit requires the same tenant, model and canonical
+// request (compared byte for byte, not only by hash). A semantic hit searches the namespace's
+// in-process vector set under a hard filter on the tenant, takes candidates whose cosine
+// distance is <= threshold closest first, fetches them from the store (one round trip), and
+// returns the first that still exists and belongs to the request's tenant and model; a
+// candidate that expired from the store is removed from the vector set.
+//
+// Sharing. The store is the source of truth. A namespace's vector set is rebuilt from the
+// store when the namespace is first used (warm() does it ahead of time), then kept current
+// through the change log: each semantic store appends an event, deletions and drops append
+// theirs, and a follower applies other writers' events (a background thread when
+// follow_interval > 0, and sync() on demand).
+//
+// Failures. A store that is down or slow makes lookups return kError (counted; callers treat it
+// as a miss) within the store's timeout, and stores return unavailable and count as dropped.
+// Thread model: every method may be called from many threads at once.
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "semcache/embedder.hpp"
+#include "semcache/latency_histogram.hpp"
+#include "semcache/metric.hpp"
+#include "semcache/status.hpp"
+#include "semcache/store.hpp"
+
+namespace semcache {
+
+enum class CacheMode { kExact, kSemantic, kBoth };
+std::string_view to_string(CacheMode mode);
+Expected<CacheMode> parse_cache_mode(std::string_view text);  // "exact" | "semantic" | "both"
+
+struct CacheOptions {
+  std::string prefix = "semcache";     // first part of every key; no '{' or '}'
+  std::string name = "default";        // the application's namespace; the model is added per request
+  CacheMode mode = CacheMode::kBoth;
+  double threshold = 0.1;              // cosine distance (1 - similarity), 0..2
+  std::chrono::milliseconds ttl{0};    // entries expire this long after they are stored; 0: never
+  std::size_t ef = 32;                 // HNSW candidate list size for semantic search
+  std::size_t candidates = 4;          // semantic candidates fetched per lookup (closest first)
+  Quantization quantization = Quantization::kInt8;
+  std::size_t m = 16;
+  std::size_t ef_construction = 100;
+  // How often the background follower reads the change logs; 0: no thread (call sync()).
+  std::chrono::milliseconds follow_interval{100};
+  std::size_t change_log_max_length = 1'000'000;  // entries kept per namespace log (approximate)
+  // Without an embedder, semantic lookups need CacheRequest::embedding, and these say what the
+  // vectors are (their identity namespaces the vector set like an embedder's would).
+  std::size_t dim = 0;
+  std::string vector_identity = "precomputed";
+};
+
+// One request as the cache sees it. The views must stay valid during the call.
+struct CacheRequest {
+  std::string_view model;               // required: the model identity
+  std::string_view tenant;              // "" is a tenant like any other
+  std::string_view canonical;           // the exact key's text: canonical_request() of the record
+  std::string_view text;                // the text to embed (prompt, or the conversation's text)
+  std::span<const float> embedding;     // precomputed vector; empty: the embedder embeds `text`
+};
+
+struct CacheEntry {
+  std::string key;                      // its key in the store
+  std::string model;
+  std::string tenant;
+  std::string canonical;
+  std::string text;
+  std::string response;
+  std::string attributes_json;          // "" when none
+  std::int64_t created_ms = 0;          // Unix epoch milliseconds
+  std::int64_t hits = 0;                // hits served before this one
+};
+
+enum class LookupOutcome { kMiss, kExactHit, kSemanticHit, kError };
+
+struct LookupResult {
+  LookupOutcome outcome = LookupOutcome::kMiss;
+  CacheEntry entry;                     // set on a hit
+  float distance = 0;                   // semantic hit: cosine distance to the entry's vector
+  std::string error;                    // kError: what failed (Redis down, timeout, ...)
+  // Where the time went, in nanoseconds (the work report of one lookup).
+  std::uint64_t total_ns = 0;
+  std::uint64_t embed_ns = 0;
+  std::uint64_t search_ns = 0;
+  std::uint64_t store_ns = 0;
+  std::size_t candidates_tried = 0;     // semantic candidates fetched
+  std::size_t expired_candidates = 0;   // of those, gone from the store (removed from the index)
+
+  bool hit() const { return outcome == LookupOutcome::kExactHit || outcome == LookupOutcome::kSemanticHit; }
+};
+
+struct NamespaceStats {
+  std::string model;
+  std::string key;                      // "NAME:MODEL" as in the keys
+  std::uint64_t lookups = 0;
+  std::uint64_t exact_hits = 0;
+  std::uint64_t semantic_hits = 0;
+  std::uint64_t misses = 0;
+  std::uint64_t errors = 0;             // lookups that failed (store down): served as misses
+  std::uint64_t stores = 0;
+  std::uint64_t dropped_stores = 0;     // stores lost to a store failure
+  std::uint64_t expired_candidates = 0;
+  std::uint64_t invalidated = 0;        // entries deleted by invalidate_*()
+  std::uint64_t followed_changes = 0;   // other writers' change-log events applied
+  std::size_t indexed = 0;              // vectors in the in-process vector set now
+  LatencyHistogram lookup_latency_ns;
+};
+
+class Cache {
+ public:
+  // `embedder` may be null: then semantic lookups need precomputed embeddings of options.dim.
+  // invalid_argument for bad options (threshold outside 0..2, a prefix with braces, semantic
+  // mode with neither an embedder nor a dim).
+  static Expected<std::unique_ptr<Cache>> open(std::shared_ptr<Store> store, const CacheOptions& options,
+                                               std::shared_ptr<Embedder> embedder = nullptr);
+  ~Cache();
+  Cache(const Cache&) = delete;
+  Cache& operator=(const Cache&) = delete;
+
+  // Exact lookup first (modes exact, both), then semantic (semantic, both). Never fails: a
+  // broken store or embedder gives kError with the reason. A request without a model, or an
+  // embedding of the wrong dimension, is kError too (nothing is looked up).
+  LookupResult lookup(const CacheRequest& request);
+
+  // Stores the model's answer for the request (replacing an entry of the same request).
+  // unavailable when the store failed (counted as dropped); invalid_argument for bad
+  // attributes (not a JSON object) or an embedding of the wrong dimension.
+  Status store(const CacheRequest& request, std::string_view response, std::string_view attributes_json = {});
+
+  // Replays requests in order: for each, lookup(); on a miss or an error, store(responses[i],
+  // attributes[i]) (attributes may be empty: none). The outcomes are exactly those of the
+  // sequential calls; in exact mode the whole batch costs one or two store round trips.
+  std::vector<LookupResult> lookup_or_store(std::span<const CacheRequest> requests,
+                                            std::span<const std::string_view> responses,
+                                            std::span<const std::string_view> attributes = {});
+
+  // Invalidation; each returns the number of entries deleted and tells other processes
+  // through the change logs. An empty model means every namespace of this cache's name.
+  Expected<std::uint64_t> invalidate_namespace(std::string_view model);
+  Expected<std::uint64_t> invalidate_tenant(std::string_view model, std::string_view tenant);
+  // Entries whose attributes have `field` (a top-level name: letters, digits, '_') equal to
+  // the string `value`.
+  Expected<std::uint64_t> invalidate_attribute(std::string_view model, std::string_view field,
+                                               std::string_view value);
+
+  // Rebuilds the namespace's vector set from the store now, if not yet done.
+  Status warm(std::string_view model);
+  // Applies every change-log event other writers appended so far, in every namespace in use.
+  Status sync();
+
+  std::vector<NamespaceStats> stats() const;
+  const CacheOptions& options() const;
+  Store& backing_store() const;
+
+ private:
+  struct Impl;
+  explicit Cache(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace semcache

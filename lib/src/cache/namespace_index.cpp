@@ -1,0 +1,229 @@
+// NamespaceIndex: one namespace's vector set, rebuilt from the store and kept current through
+// the namespace's change log.
+//
+// Rebuild (first use, or warm()): read the log's last id FIRST, then scan the namespace's entry
+// prefix and read the records in batches, adding those whose identity (field e) is ours into a
+// fresh vector set, install it, and follow the log from the remembered id. Anything written
+// while the scan ran is either seen by the scan or replayed from the log; replaying is safe
+// because events are idempotent (an add of a present id replaces it, a del of an absent id does
+// nothing, a drop of an empty set is empty). Reading the last id after the scan instead would
+// lose the events in between. A rebuild that fails (store down) leaves the namespace not
+// ready; the next use tries again, but threads that were already waiting for the failed
+// attempt return its error instead of each trying (and timing out) in turn.
+//
+// Following: log_read after the cursor in chunks; this Cache's own events (same writer id) are
+// skipped because their effect was applied locally when the store succeeded. Events from a
+// version we cannot decode are skipped (a newer writer must not stop an older follower); the
+// cursor still moves past them.
+//
+// Locking. init_mutex_ serialises rebuilds and clear_local(), so a local drop can never be
+// overwritten by a rebuild that installs its set afterwards. log_mutex_ makes one follower at
+// a time own the cursor (it is held across log_read round trips, which only the follower and
+// sync() perform; lookups never take it). set_mutex_ only guards the shared_ptr: searches copy
+// the pointer and run without any namespace lock (VectorSet is itself thread-safe), and a drop
+// swaps in an empty set while running searches finish on the old one.
+
+#include "cache/namespace_index.hpp"
+
+#include <cmath>
+#include <utility>
+
+namespace semcache::detail {
+namespace {
+
+constexpr std::size_t kReadBatch = 256;
+constexpr std::size_t kLogChunk = 1024;
+// Every entry id is "TENANT16HEX:ID32HEX".
+constexpr std::size_t kEntryIdLength = 16 + 1 + 32;
+
+// add_batch() refuses the whole batch for one bad row, so a record some other writer filled
+// with a zero or non-finite vector must not reach it (it would stall every rebuild).
+bool indexable(const std::vector<float>& vector) {
+  bool nonzero = false;
+  for (float x : vector) {
+    if (!std::isfinite(x)) return false;
+    nonzero = nonzero || x != 0.0f;
+  }
+  return nonzero;
+}
+
+}  // namespace
+
+NamespaceIndex::NamespaceIndex(NamespaceKeys keys, const VectorContext* vectors)
+    : keys_(std::move(keys)), context_(vectors) {}
+
+std::shared_ptr<VectorSet> NamespaceIndex::vectors() const {
+  std::lock_guard lock(set_mutex_);
+  return set_;
+}
+
+void NamespaceIndex::reset_set() {
+  // The options were validated when the Cache opened, so create() cannot fail here; should it
+  // ever, the namespace keeps no set and semantic lookups miss rather than serve stale vectors.
+  auto created = VectorSet::create(context_->set_options);
+  std::shared_ptr<VectorSet> fresh;
+  if (created) fresh = std::move(created.value());
+  std::lock_guard lock(set_mutex_);
+  set_ = std::move(fresh);
+}
+
+Status NamespaceIndex::ensure_ready(Store& store) {
+  if (context_ == nullptr || ready()) return Status::ok();
+  const std::uint64_t attempts_seen = rebuild_attempts_.load(std::memory_order_acquire);
+  std::unique_lock init(init_mutex_);
+  if (ready()) return Status::ok();
+  // Another thread failed a rebuild while this one waited: share its error rather than queue
+  // up for one more store timeout each (a lookup must fail within about one timeout).
+  if (rebuild_attempts_.load(std::memory_order_relaxed) != attempts_seen) return last_rebuild_error_;
+  rebuild_attempts_.fetch_add(1, std::memory_order_release);
+  Status built = rebuild(store);
+  if (!built) {
+    last_rebuild_error_ = built;
+    return built;
+  }
+  init.unlock();
+  return follow(store);
+}
+
+Status NamespaceIndex::rebuild(Store& store) {
+  auto last_id = store.log_last_id(keys_.log_key);
+  if (!last_id) return last_id.status().with_context("rebuilding namespace " + keys_.key);
+
+  std::vector<std::string> keys;
+  Status scanned = store.scan(keys_.entry_prefix, kReadBatch, [&](std::span<const std::string> batch) {
+    keys.insert(keys.end(), batch.begin(), batch.end());
+    return Status::ok();
+  });
+  if (!scanned) return scanned.with_context("rebuilding namespace " + keys_.key);
+
+  auto created = VectorSet::create(context_->set_options);
+  if (!created) return created.status();
+  std::shared_ptr<VectorSet> set = std::move(created.value());
+  const std::size_t dim = context_->set_options.dim;
+
+  for (std::size_t start = 0; start < keys.size(); start += kReadBatch) {
+    const std::size_t count = std::min(kReadBatch, keys.size() - start);
+    auto records = store.read(std::span<const std::string>(keys).subspan(start, count));
+    if (!records) return records.status().with_context("rebuilding namespace " + keys_.key);
+    std::vector<std::string> ids;
+    std::vector<float> rows;
+    std::vector<std::string> attributes;
+    for (std::size_t i = 0; i < count; ++i) {
+      const auto& record = (*records)[i];
+      if (!record) continue;  // expired or deleted since the scan
+      const std::string* identity = find_field(*record, field::kIdentity);
+      const std::string* vector_bytes = find_field(*record, field::kVector);
+      if (identity == nullptr || vector_bytes == nullptr || *identity != context_->identity) continue;
+      const std::string_view id = std::string_view(keys[start + i]).substr(keys_.entry_prefix.size());
+      if (id.size() != kEntryIdLength) continue;
+      auto vector = decode_vector(*vector_bytes, dim);
+      if (!vector || !indexable(*vector)) continue;
+      ids.emplace_back(id);
+      rows.insert(rows.end(), vector->begin(), vector->end());
+    }
+    if (!ids.empty()) {
+      if (Status st = set->add_batch(ids, rows, attributes, 1); !st) {
+        return st.with_context("rebuilding namespace " + keys_.key);
+      }
+    }
+  }
+
+  {
+    std::lock_guard log_lock(log_mutex_);
+    cursor_ = *last_id;
+  }
+  {
+    std::lock_guard lock(set_mutex_);
+    set_ = std::move(set);
+  }
+  ready_.store(true, std::memory_order_release);
+  return Status::ok();
+}
+
+Status NamespaceIndex::follow(Store& store) {
+  if (context_ == nullptr || !ready()) return Status::ok();
+  std::lock_guard lock(log_mutex_);
+  while (true) {
+    auto entries = store.log_read(keys_.log_key, cursor_, kLogChunk);
+    if (!entries) return entries.status().with_context("following namespace " + keys_.key);
+    for (const LogEntry& entry : *entries) {
+      cursor_ = entry.id;
+      auto event = decode_event(entry.payload);
+      if (!event || event->writer == context_->writer) continue;
+      if (apply(*event)) counters_.followed_changes.fetch_add(1, std::memory_order_relaxed);
+    }
+    if (entries->size() < kLogChunk) return Status::ok();
+  }
+}
+
+Status NamespaceIndex::apply(const ChangeEvent& event) {
+  switch (event.kind) {
+    case EventKind::kAdd: {
+      if (event.ids.size() != 1 || event.ids.front().size() != kEntryIdLength) {
+        return Status::bad_input("change-log add event without a valid entry id");
+      }
+      if (event.identity != context_->identity) return Status::ok();  // another embedder's vectors
+      auto vector = decode_vector(event.vector_bytes, context_->set_options.dim);
+      if (!vector) return Status::bad_input("change-log add event: vector of the wrong size");
+      add_local(event.ids.front(), *vector);
+      return Status::ok();
+    }
+    case EventKind::kDel:
+      remove_local(event.ids);
+      return Status::ok();
+    case EventKind::kDrop:
+      reset_set();
+      return Status::ok();
+  }
+  return Status::internal("change-log event of unknown kind");
+}
+
+void NamespaceIndex::add_local(std::string_view id, std::span<const float> vector) {
+  std::shared_ptr<VectorSet> set = vectors();
+  // A vector the set refuses (a zero vector: no direction for the cosine metric) just stays
+  // out of the index; its entry still serves exact lookups.
+  if (set) (void)set->add(id, vector);
+}
+
+void NamespaceIndex::remove_local(std::span<const std::string> ids) {
+  std::shared_ptr<VectorSet> set = vectors();
+  if (set && !ids.empty()) set->remove_batch(ids);
+}
+
+void NamespaceIndex::clear_local() {
+  if (context_ == nullptr) return;
+  std::lock_guard init(init_mutex_);
+  reset_set();
+}
+
+std::size_t NamespaceIndex::indexed() const {
+  std::shared_ptr<VectorSet> set = vectors();
+  return set ? set->size() : 0;
+}
+
+void NamespaceIndex::record_latency(std::uint64_t ns) {
+  std::lock_guard lock(latency_mutex_);
+  latency_.record(ns);
+}
+
+NamespaceStats NamespaceIndex::stats() const {
+  NamespaceStats out;
+  out.model = keys_.model;
+  out.key = keys_.key;
+  out.lookups = counters_.lookups.load();
+  out.exact_hits = counters_.exact_hits.load();
+  out.semantic_hits = counters_.semantic_hits.load();
+  out.misses = counters_.misses.load();
+  out.errors = counters_.errors.load();
+  out.stores = counters_.stores.load();
+  out.dropped_stores = counters_.dropped_stores.load();
+  out.expired_candidates = counters_.expired_candidates.load();
+  out.invalidated = counters_.invalidated.load();
+  out.followed_changes = counters_.followed_changes.load();
+  out.indexed = indexed();
+  std::lock_guard lock(latency_mutex_);
+  out.lookup_latency_ns = latency_;
+  return out;
+}
+
+}  // namespace semcache::detail

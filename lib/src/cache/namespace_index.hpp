@@ -1,0 +1,94 @@
+#pragma once
+// One cache namespace (options.name + model) inside a Cache: its keys, its in-process vector
+// set (semantic modes), the change-log cursor that keeps the set current, and its counters.
+// See namespace_index.cpp for the rebuild and the locking.
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "cache/entry_record.hpp"
+#include "semcache/cache.hpp"
+#include "semcache/latency_histogram.hpp"
+#include "semcache/status.hpp"
+#include "semcache/store.hpp"
+#include "semcache/vector_set.hpp"
+
+namespace semcache::detail {
+
+struct NamespaceCounters {
+  std::atomic<std::uint64_t> lookups{0};
+  std::atomic<std::uint64_t> exact_hits{0};
+  std::atomic<std::uint64_t> semantic_hits{0};
+  std::atomic<std::uint64_t> misses{0};
+  std::atomic<std::uint64_t> errors{0};
+  std::atomic<std::uint64_t> stores{0};
+  std::atomic<std::uint64_t> dropped_stores{0};
+  std::atomic<std::uint64_t> expired_candidates{0};
+  std::atomic<std::uint64_t> invalidated{0};
+  std::atomic<std::uint64_t> followed_changes{0};
+};
+
+// What a namespace needs to know about its Cache to rebuild and follow.
+struct VectorContext {
+  VectorSetOptions set_options;  // dim, cosine, quantization, m, ef_construction
+  std::string identity;          // records and add events with another identity are ignored
+  std::uint64_t writer = 0;      // this Cache's events are skipped when following
+};
+
+class NamespaceIndex {
+ public:
+  // `vectors` null: exact mode, no vector set (rebuild and follow do nothing).
+  NamespaceIndex(NamespaceKeys keys, const VectorContext* vectors);
+
+  const NamespaceKeys& keys() const { return keys_; }
+  NamespaceCounters& counters() { return counters_; }
+  const NamespaceCounters& counters() const { return counters_; }
+
+  // Rebuilds the vector set from the store if that has not succeeded yet, then follows the log.
+  Status ensure_ready(Store& store);
+  bool ready() const { return ready_.load(std::memory_order_acquire); }
+  // Applies other writers' change-log events appended after the cursor (no-op until ready).
+  Status follow(Store& store);
+
+  // The current vector set (null in exact mode). Searches keep the returned pointer alive, so
+  // a concurrent clear() swaps in a new set without waiting for them.
+  std::shared_ptr<VectorSet> vectors() const;
+  // Local changes made by this Cache (its own events are not followed back).
+  void add_local(std::string_view id, std::span<const float> vector);
+  void remove_local(std::span<const std::string> ids);
+  void clear_local();
+  std::size_t indexed() const;
+
+  void record_latency(std::uint64_t ns);
+  NamespaceStats stats() const;
+
+ private:
+  Status rebuild(Store& store);  // with init_mutex_ held
+  Status apply(const ChangeEvent& event);
+  void reset_set();
+
+  const NamespaceKeys keys_;
+  const VectorContext* const context_;
+  NamespaceCounters counters_;
+  std::atomic<bool> ready_{false};
+
+  // Lock order (outermost first): init_mutex_, log_mutex_, set_mutex_.
+  std::mutex init_mutex_;          // held for the whole rebuild, and by clear_local()
+  std::atomic<std::uint64_t> rebuild_attempts_{0};
+  Status last_rebuild_error_;      // of the last failed rebuild (guarded by init_mutex_)
+  std::mutex log_mutex_;           // held while following: one follower at a time
+  std::string cursor_ = "0-0";     // last log id applied (guarded by log_mutex_)
+  mutable std::mutex set_mutex_;   // guards the pointer set_ only (never held across work)
+  std::shared_ptr<VectorSet> set_;
+
+  mutable std::mutex latency_mutex_;
+  LatencyHistogram latency_;
+};
+
+}  // namespace semcache::detail

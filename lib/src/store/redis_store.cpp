@@ -1,0 +1,633 @@
+// RedisStore: the Store on a Redis server, one pipelined round trip per batch.
+//
+// A batch goes out as one pipeline, in the order of the contract:
+//   [SCRIPT LOAD incr]                     when the batch has increments
+//   MULTI, (DEL k, HSET k f v..., [PEXPIRE k ttl]) per write, EXEC
+//   EVALSHA incr 1 k f                     per increment
+//   UNLINK k...                            all deletes at once (the reply counts those that existed)
+//   XADD k [MAXLEN ~ n] * p payload        per append
+//   HGETALL k                              per read
+// DEL + HSET inside MULTI is what makes a record write atomic and a replacement complete
+// (fields of the old record are gone); one MULTI holds all the writes of a batch, which needs
+// a standalone server (no Cluster: the keys of a batch span slots). Increments run a Lua
+// script that tests EXISTS first, so an expired record is never recreated as a stub. Its SHA1
+// is a constant, and every batch with increments sends SCRIPT LOAD ahead of its EVALSHAs in
+// the same pipeline: one small command per batch buys freedom from NOSCRIPT (a SCRIPT FLUSH,
+// a restarted or failed-over server) without per-connection state or a fallback that would
+// have to re-run increments after the reads of the batch.
+// Every reply is read even after an error reply, so the connection stays in step; the first
+// error (naming the command and key) fails the batch. WRONGTYPE and non-integer increments are
+// bad_input (the data is not what the caller expects); other error replies (OOM, READONLY,
+// LOADING, ...) are unavailable.
+//
+// Pool. Up to pool_size connections; a caller borrows one for its round trip (scan() borrows
+// one per SCAN page and returns it before calling on_keys, which may call back into the
+// store). The pool mutex guards the idle list, the count of open connections (idle, lent, or
+// being connected) and the backoff; connects run outside it. A caller that finds no idle
+// connection and the pool full waits on the condition variable at most command_timeout. A
+// connection that broke (I/O error, timeout) is closed, and so are the idle ones: they talk to
+// the same server, which has just gone away, restarted or stalled, and keeping them would fail
+// one more call each. After a failed connect, calls fail at once ("reconnecting in N ms") until
+// the backoff elapses; it doubles per failure up to max_backoff and resets on success. There
+// is no automatic retry of a failed batch: it may have been applied, and increments and appends
+// are not idempotent.
+//
+// Timeouts are recognised by RedisConnection's wording ("timed out", for both connect and
+// command timeouts), since it reports them as unavailable like any other I/O failure.
+//
+// Passwords: every message comes from RedisConnection (which redacts) or uses the redacted
+// URL; describe() is the redacted URL.
+
+#include "semcache/redis_store.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_set>
+#include <utility>
+#include <vector>
+
+#include "semcache/redis_url.hpp"
+#include "store/redis_connection.hpp"
+
+namespace semcache {
+namespace {
+
+using detail::RedisConnection;
+using detail::Reply;
+using Clock = std::chrono::steady_clock;
+
+constexpr std::string_view kIncrementScript =
+    "if redis.call('EXISTS', KEYS[1]) == 1 then return redis.call('HINCRBY', KEYS[1], ARGV[1], 1) end return false";
+constexpr std::string_view kIncrementSha = "823d84319efbf7f68bb1c8575f72973e5ad9b8fd";  // sha1 of the script
+constexpr std::string_view kPayloadField = "p";
+constexpr std::size_t kMaxKeyInMessage = 64;
+
+// A key as it may appear in a message: control bytes as \xNN, long keys cut short.
+std::string printable(std::string_view key) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  const std::string_view shown = key.substr(0, kMaxKeyInMessage);
+  for (char c : shown) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte < 0x20 || byte == 0x7f) {
+      out += "\\x";
+      out += kHex[byte >> 4];
+      out += kHex[byte & 0xf];
+    } else {
+      out += c;
+    }
+  }
+  if (shown.size() < key.size()) out += "...";
+  return out;
+}
+
+std::string quoted(std::string_view command, std::string_view key) {
+  return std::string(command) + " '" + printable(key) + "'";
+}
+
+// "ms-seq" or "ms" with decimal numbers: the ids XRANGE accepts.
+bool valid_log_id(std::string_view id) {
+  const std::size_t dash = id.find('-');
+  auto digits = [](std::string_view text) {
+    return !text.empty() && text.size() <= 20 &&
+           std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
+  };
+  return digits(id.substr(0, dash)) && (dash == std::string_view::npos || digits(id.substr(dash + 1)));
+}
+
+// The prefix as a SCAN MATCH pattern: glob specials escaped, then '*'.
+std::string match_pattern(std::string_view prefix) {
+  std::string pattern;
+  pattern.reserve(prefix.size() + 8);
+  for (char c : prefix) {
+    if (c == '*' || c == '?' || c == '[' || c == ']' || c == '\\') pattern += '\\';
+    pattern += c;
+  }
+  pattern += '*';
+  return pattern;
+}
+
+// DEL, then HSET and PEXPIRE unless the record is empty: what send_batch() queues per write.
+std::size_t queued_commands(const RecordWrite& write) {
+  if (write.fields.empty()) return 1;
+  return write.ttl.count() > 0 ? 3 : 2;
+}
+
+bool is_timeout(const Status& status) { return status.message().find("timed out") != std::string::npos; }
+
+struct AtomicCounters {
+  std::atomic<std::uint64_t> batches{0};
+  std::atomic<std::uint64_t> failed_batches{0};
+  std::atomic<std::uint64_t> records_read{0};
+  std::atomic<std::uint64_t> failed_reads{0};
+  std::atomic<std::uint64_t> records_written{0};
+  std::atomic<std::uint64_t> dropped_writes{0};
+  std::atomic<std::uint64_t> round_trips{0};
+  std::atomic<std::uint64_t> connects{0};
+  std::atomic<std::uint64_t> reconnects{0};
+  std::atomic<std::uint64_t> connect_failures{0};
+  std::atomic<std::uint64_t> timeouts{0};
+};
+
+void bump(std::atomic<std::uint64_t>& counter, std::uint64_t by = 1) {
+  counter.fetch_add(by, std::memory_order_relaxed);
+}
+
+// A pooled connection and what the store keeps per connection.
+struct PooledConnection {
+  explicit PooledConnection(RedisConnection c) : connection(std::move(c)) {}
+  RedisConnection connection;
+  std::vector<std::string_view> argv;  // reused across commands: no allocation per HSET/UNLINK
+};
+
+class RedisStore final : public Store {
+ public:
+  RedisStore(RedisUrl url, const RedisStoreOptions& options)
+      : url_(std::move(url)),
+        redacted_url_(redacted(url_)),
+        options_(options),
+        connect_options_{options.connect_timeout, options.command_timeout},
+        backoff_(options.initial_backoff) {}
+
+  // The first connect of open() with require_connection: its error is open()'s.
+  Status connect_now() {
+    auto lease = acquire();
+    return lease ? Status::ok() : lease.status();
+  }
+
+  Expected<StoreBatchResult> execute(const StoreBatch& batch) override {
+    bump(counters_.batches);
+    if (batch.empty()) return StoreBatchResult{};
+    auto result = run_batch(batch);
+    if (!result) {
+      bump(counters_.failed_batches);
+      bump(counters_.dropped_writes, batch.writes.size());
+      bump(counters_.failed_reads, batch.reads.size());
+      return result.status();
+    }
+    bump(counters_.records_written, batch.writes.size());
+    bump(counters_.records_read, batch.reads.size());
+    return result;
+  }
+
+  Status scan(std::string_view prefix, std::size_t batch_size,
+              const std::function<Status(std::span<const std::string> keys)>& on_keys) override {
+    if (batch_size == 0) return Status::invalid_argument(redacted_url_ + ": scan batch size must be > 0");
+    const std::string pattern = match_pattern(prefix);
+    const std::string count = std::to_string(batch_size);
+    const std::string what = "SCAN MATCH " + printable(pattern);
+    std::unordered_set<std::string> delivered;
+    std::vector<std::string> fresh;
+    std::string cursor = "0";
+    do {
+      Reply reply;
+      {
+        auto lease = acquire();
+        if (!lease) return lease.status();
+        RedisConnection& connection = lease->get().connection;
+        auto page = connection.command({"SCAN", cursor, "MATCH", pattern, "COUNT", count});
+        if (!page) return failed(page.status());
+        reply = std::move(*page);
+        if (!reply.is_array() || reply.elements.size() != 2 || !reply.elements[0].is_string() ||
+            !reply.elements[1].is_array()) {
+          return connection.unexpected_reply(reply, what, "[cursor, keys]");
+        }
+      }
+      cursor = std::move(reply.elements[0].str);
+      fresh.clear();
+      for (Reply& key : reply.elements[1].elements) {
+        if (key.is_string() && delivered.insert(key.str).second) fresh.push_back(std::move(key.str));
+      }
+      if (!fresh.empty()) {
+        if (Status st = on_keys(fresh); !st) return st;
+      }
+    } while (cursor != "0");
+    return Status::ok();
+  }
+
+  Expected<std::vector<LogEntry>> log_read(std::string_view key, std::string_view after_id,
+                                           std::size_t count) override {
+    if (!valid_log_id(after_id)) {
+      return Status::invalid_argument(redacted_url_ + ": log_read of '" + printable(key) + "': after id '" +
+                                      printable(after_id) + "' is not of the form ms-seq");
+    }
+    std::vector<LogEntry> out;
+    if (count == 0) return out;
+    const std::string start = after_id == "0-0" ? std::string("-") : "(" + std::string(after_id);
+    auto reply = command({"XRANGE", key, start, "+", "COUNT", std::to_string(count)}, quoted("XRANGE", key));
+    if (!reply) return reply.status();
+    return parse_entries(*reply, key);
+  }
+
+  Expected<std::string> log_last_id(std::string_view key) override {
+    auto reply = command({"XREVRANGE", key, "+", "-", "COUNT", "1"}, quoted("XREVRANGE", key));
+    if (!reply) return reply.status();
+    auto entries = parse_entries(*reply, key);
+    if (!entries) return entries.status();
+    return entries->empty() ? std::string("0-0") : std::move(entries->front().id);
+  }
+
+  StoreCounters counters() const override {
+    StoreCounters out;
+    out.batches = counters_.batches.load(std::memory_order_relaxed);
+    out.failed_batches = counters_.failed_batches.load(std::memory_order_relaxed);
+    out.records_read = counters_.records_read.load(std::memory_order_relaxed);
+    out.failed_reads = counters_.failed_reads.load(std::memory_order_relaxed);
+    out.records_written = counters_.records_written.load(std::memory_order_relaxed);
+    out.dropped_writes = counters_.dropped_writes.load(std::memory_order_relaxed);
+    out.round_trips = counters_.round_trips.load(std::memory_order_relaxed);
+    out.connects = counters_.connects.load(std::memory_order_relaxed);
+    out.reconnects = counters_.reconnects.load(std::memory_order_relaxed);
+    out.connect_failures = counters_.connect_failures.load(std::memory_order_relaxed);
+    out.timeouts = counters_.timeouts.load(std::memory_order_relaxed);
+    return out;
+  }
+
+  std::string describe() const override { return redacted_url_; }
+
+ private:
+  // A borrowed connection; gives it back (or discards it if broken) and counts its round trips.
+  class Lease {
+   public:
+    Lease(RedisStore& store, std::unique_ptr<PooledConnection> connection)
+        : store_(&store),
+          connection_(std::move(connection)),
+          round_trips_at_start_(connection_->connection.round_trips()) {}
+    Lease(Lease&& other) noexcept
+        : store_(other.store_),
+          connection_(std::move(other.connection_)),
+          round_trips_at_start_(other.round_trips_at_start_) {}
+    Lease(const Lease&) = delete;
+    Lease& operator=(const Lease&) = delete;
+    Lease& operator=(Lease&&) = delete;
+    ~Lease() {
+      if (!connection_) return;
+      bump(store_->counters_.round_trips, connection_->connection.round_trips() - round_trips_at_start_);
+      store_->release(std::move(connection_));
+    }
+    PooledConnection& get() { return *connection_; }
+
+   private:
+    RedisStore* store_;
+    std::unique_ptr<PooledConnection> connection_;
+    std::uint64_t round_trips_at_start_;
+  };
+
+  Status failed(Status status) {
+    if (is_timeout(status)) bump(counters_.timeouts);
+    return status;
+  }
+
+  // An idle connection, a new one, or unavailable: during the backoff, on a failed connect, or
+  // when the pool stays full for command_timeout.
+  Expected<Lease> acquire() {
+    std::unique_lock lock(mutex_);
+    const auto deadline = Clock::now() + options_.command_timeout;
+    while (idle_.empty() && open_ >= options_.pool_size) {
+      if (idle_freed_.wait_until(lock, deadline) == std::cv_status::timeout && idle_.empty() &&
+          open_ >= options_.pool_size) {
+        bump(counters_.timeouts);
+        return Status::unavailable(redacted_url_ + ": timed out after " +
+                                   std::to_string(options_.command_timeout.count()) + " ms waiting for one of " +
+                                   std::to_string(options_.pool_size) + " busy connections");
+      }
+    }
+    if (!idle_.empty()) {
+      auto connection = std::move(idle_.back());
+      idle_.pop_back();
+      return Lease(*this, std::move(connection));
+    }
+    if (const auto now = Clock::now(); now < retry_at_) {
+      const auto wait_ms = std::chrono::ceil<std::chrono::milliseconds>(retry_at_ - now).count();
+      return Status::unavailable(redacted_url_ + ": reconnecting in " + std::to_string(wait_ms) +
+                                 " ms after: " + last_connect_error_);
+    }
+    ++open_;
+    lock.unlock();
+    auto connection = RedisConnection::connect(url_, connect_options_);
+    lock.lock();
+    if (!connection) {
+      --open_;
+      bump(counters_.connect_failures);
+      lost_ = true;
+      retry_at_ = Clock::now() + backoff_;
+      backoff_ = std::min(backoff_ * 2, options_.max_backoff);
+      Status status = connection.status();
+      const std::string prefix = redacted_url_ + ": ";
+      const std::string& message = status.message();
+      last_connect_error_ = message.rfind(prefix, 0) == 0 ? message.substr(prefix.size()) : message;
+      idle_freed_.notify_one();  // a waiter may now try (and fail fast) itself
+      lock.unlock();
+      return failed(std::move(status));
+    }
+    bump(counters_.connects);
+    if (lost_) bump(counters_.reconnects);
+    lost_ = false;
+    backoff_ = options_.initial_backoff;
+    retry_at_ = {};
+    auto pooled = std::make_unique<PooledConnection>(std::move(*connection));
+    bump(counters_.round_trips, pooled->connection.round_trips());  // the handshake
+    return Lease(*this, std::move(pooled));
+  }
+
+  void release(std::unique_ptr<PooledConnection> connection) {
+    std::lock_guard lock(mutex_);
+    if (!connection->connection.broken()) {
+      idle_.push_back(std::move(connection));
+      idle_freed_.notify_one();
+      return;
+    }
+    lost_ = true;
+    open_ -= 1 + idle_.size();
+    idle_.clear();
+    idle_freed_.notify_all();
+  }
+
+  Expected<Reply> command(std::initializer_list<std::string_view> args, const std::string& what) {
+    auto lease = acquire();
+    if (!lease) return lease.status();
+    RedisConnection& connection = lease->get().connection;
+    auto reply = connection.command(args);
+    if (!reply) return failed(reply.status());
+    if (reply->is_error()) return reply_error(connection, *reply, what);
+    return reply;
+  }
+
+  static Status reply_error(const RedisConnection& connection, const Reply& reply, const std::string& what) {
+    Status status = connection.error_status(reply, what);
+    if (status.code() == ErrorCode::kUnavailable &&
+        (reply.str.find("WRONGTYPE") != std::string::npos || reply.str.find("not an integer") != std::string::npos ||
+         reply.str.find("overflow") != std::string::npos)) {
+      return Status::bad_input(status.message());
+    }
+    return status;
+  }
+
+  // XRANGE / XREVRANGE: [[id, [field, value, ...]], ...]; the payload is field "p".
+  Expected<std::vector<LogEntry>> parse_entries(Reply& reply, std::string_view key) const {
+    std::vector<LogEntry> out;
+    if (!reply.is_array()) return unexpected(reply, quoted("XRANGE", key), "an array of entries");
+    out.reserve(reply.elements.size());
+    for (Reply& entry : reply.elements) {
+      if (!entry.is_array() || entry.elements.size() != 2 || !entry.elements[0].is_string() ||
+          !entry.elements[1].is_array()) {
+        return unexpected(entry, quoted("XRANGE", key), "[id, [field, value, ...]]");
+      }
+      LogEntry& out_entry = out.emplace_back();
+      out_entry.id = std::move(entry.elements[0].str);
+      auto& fields = entry.elements[1].elements;
+      for (std::size_t i = 0; i + 1 < fields.size(); i += 2) {
+        if (fields[i].str == kPayloadField) out_entry.payload = std::move(fields[i + 1].str);
+      }
+    }
+    return out;
+  }
+
+  Status unexpected(const Reply& reply, const std::string& what, std::string_view expected) const {
+    return Status::unavailable(redacted_url_ + ": " + what + ": expected " + std::string(expected) + ", got " +
+                               std::string(detail::to_string(reply.type)));
+  }
+
+  Expected<StoreBatchResult> run_batch(const StoreBatch& batch) {
+    auto lease = acquire();
+    if (!lease) return lease.status();
+    PooledConnection& pooled = lease->get();
+    if (Status st = send_batch(pooled, batch); !st) return failed(st);
+    return read_batch(pooled.connection, batch);
+  }
+
+  Status send_batch(PooledConnection& pooled, const StoreBatch& batch) {
+    RedisConnection& connection = pooled.connection;
+    std::vector<std::string_view>& argv = pooled.argv;
+    std::string number;
+    if (!batch.increments.empty()) {
+      if (Status st = connection.append({"SCRIPT", "LOAD", kIncrementScript}); !st) return st;
+    }
+    if (!batch.writes.empty()) {
+      if (Status st = connection.append({"MULTI"}); !st) return st;
+      for (const RecordWrite& write : batch.writes) {
+        if (Status st = connection.append({"DEL", write.key}); !st) return st;
+        if (write.fields.empty()) continue;
+        argv.clear();
+        argv.push_back("HSET");
+        argv.push_back(write.key);
+        for (const auto& [field, value] : write.fields) {
+          argv.push_back(field);
+          argv.push_back(value);
+        }
+        if (Status st = connection.append(argv); !st) return st;
+        if (write.ttl.count() > 0) {
+          number = std::to_string(write.ttl.count());
+          if (Status st = connection.append({"PEXPIRE", write.key, number}); !st) return st;
+        }
+      }
+      if (Status st = connection.append({"EXEC"}); !st) return st;
+    }
+    for (const FieldIncrement& increment : batch.increments) {
+      if (Status st = connection.append({"EVALSHA", kIncrementSha, "1", increment.key, increment.field}); !st) {
+        return st;
+      }
+    }
+    if (!batch.deletes.empty()) {
+      argv.clear();
+      argv.push_back("UNLINK");
+      argv.insert(argv.end(), batch.deletes.begin(), batch.deletes.end());
+      if (Status st = connection.append(argv); !st) return st;
+    }
+    for (const LogAppend& append : batch.appends) {
+      Status st;
+      if (append.max_length > 0) {
+        number = std::to_string(append.max_length);
+        st = connection.append({"XADD", append.key, "MAXLEN", "~", number, "*", kPayloadField, append.payload});
+      } else {
+        st = connection.append({"XADD", append.key, "*", kPayloadField, append.payload});
+      }
+      if (!st) return st;
+    }
+    if (batch.read_fields.empty()) {
+      for (const std::string& key : batch.reads) {
+        if (Status st = connection.append({"HGETALL", key}); !st) return st;
+      }
+    } else {
+      argv.clear();
+      argv.push_back("HMGET");
+      argv.push_back({});
+      for (const std::string& field : batch.read_fields) argv.push_back(field);
+      for (const std::string& key : batch.reads) {
+        argv[1] = key;
+        if (Status st = connection.append(argv); !st) return st;
+      }
+    }
+    return Status::ok();
+  }
+
+  // Reads the replies in the order send_batch() appended the commands. Every reply is read,
+  // even after an error reply, so the connection stays usable; an I/O error ends it at once.
+  Expected<StoreBatchResult> read_batch(RedisConnection& connection, const StoreBatch& batch) {
+    Status first_error;
+    auto note = [&first_error](Status st) {
+      if (first_error.is_ok()) first_error = std::move(st);
+    };
+    // Reads the next reply; a Redis error reply is noted against `what()`.
+    auto next = [&](auto&& what) -> Expected<Reply> {
+      auto reply = connection.read_reply();
+      if (!reply) return failed(reply.status());
+      if (reply->is_error()) note(reply_error(connection, *reply, what()));
+      return reply;
+    };
+
+    if (!batch.increments.empty()) {
+      auto reply = next([] { return std::string("SCRIPT LOAD"); });
+      if (!reply) return reply.status();
+      if (!reply->is_error() && !(reply->is_string() && reply->str == kIncrementSha)) {
+        note(Status::internal(redacted_url_ + ": SCRIPT LOAD returned " + printable(reply->str) + ", expected " +
+                              std::string(kIncrementSha)));
+      }
+    }
+
+    if (!batch.writes.empty()) {
+      auto multi = next([] { return std::string("MULTI"); });
+      if (!multi) return multi.status();
+      for (const RecordWrite& write : batch.writes) {
+        for (std::size_t i = 0; i < queued_commands(write); ++i) {
+          auto reply = next([&] { return "write of '" + printable(write.key) + "'"; });
+          if (!reply) return reply.status();
+        }
+      }
+      auto exec = next([&] { return "EXEC of " + std::to_string(batch.writes.size()) + " record writes"; });
+      if (!exec) return exec.status();
+      if (exec->is_array()) {
+        // Commands that failed when run (rather than when queued) show up inside EXEC's reply.
+        std::size_t at = 0;
+        for (const RecordWrite& write : batch.writes) {
+          for (std::size_t i = 0; i < queued_commands(write) && at < exec->elements.size(); ++i, ++at) {
+            if (exec->elements[at].is_error()) {
+              note(reply_error(connection, exec->elements[at], "write of '" + printable(write.key) + "'"));
+            }
+          }
+        }
+      } else if (!exec->is_error()) {
+        note(unexpected(*exec, "EXEC", "an array"));
+      }
+    }
+
+    for (const FieldIncrement& increment : batch.increments) {
+      auto reply = next([&] {
+        return "increment of field '" + printable(increment.field) + "' of '" + printable(increment.key) + "'";
+      });
+      if (!reply) return reply.status();
+    }
+
+    StoreBatchResult result;
+    if (!batch.deletes.empty()) {
+      auto reply = next([&] { return "UNLINK of " + std::to_string(batch.deletes.size()) + " keys"; });
+      if (!reply) return reply.status();
+      if (reply->is_integer()) {
+        result.deleted = static_cast<std::uint64_t>(reply->integer);
+      } else if (!reply->is_error()) {
+        note(unexpected(*reply, "UNLINK", "an integer"));
+      }
+    }
+
+    result.appended_ids.reserve(batch.appends.size());
+    for (const LogAppend& append : batch.appends) {
+      auto reply = next([&] { return quoted("XADD", append.key); });
+      if (!reply) return reply.status();
+      if (reply->is_string()) {
+        result.appended_ids.push_back(std::move(reply->str));
+      } else if (!reply->is_error()) {
+        note(unexpected(*reply, quoted("XADD", append.key), "an id"));
+      }
+    }
+
+    result.records.reserve(batch.reads.size());
+    const bool some_fields = !batch.read_fields.empty();
+    for (const std::string& key : batch.reads) {
+      auto reply = next([&] { return quoted(some_fields ? "HMGET" : "HGETALL", key); });
+      if (!reply) return reply.status();
+      if (reply->is_error()) continue;
+      if (some_fields) {
+        if (!reply->is_array() || reply->elements.size() != batch.read_fields.size()) {
+          note(unexpected(*reply, quoted("HMGET", key), "one value per field"));
+          continue;
+        }
+        Record record;
+        for (std::size_t i = 0; i < reply->elements.size(); ++i) {
+          if (reply->elements[i].is_string()) record.emplace_back(batch.read_fields[i], std::move(reply->elements[i].str));
+        }
+        if (record.empty()) {
+          result.records.emplace_back();
+        } else {
+          result.records.emplace_back(std::move(record));
+        }
+        continue;
+      }
+      if (!reply->is_array() || reply->elements.size() % 2 != 0) {
+        note(unexpected(*reply, quoted("HGETALL", key), "field/value pairs"));
+        continue;
+      }
+      if (reply->elements.empty()) {
+        result.records.emplace_back();
+        continue;
+      }
+      Record& record = *result.records.emplace_back(Record{});
+      record.reserve(reply->elements.size() / 2);
+      for (std::size_t i = 0; i < reply->elements.size(); i += 2) {
+        record.emplace_back(std::move(reply->elements[i].str), std::move(reply->elements[i + 1].str));
+      }
+    }
+    if (!first_error) return first_error;
+    return result;
+  }
+
+  const RedisUrl url_;
+  const std::string redacted_url_;
+  const RedisStoreOptions options_;
+  const detail::ConnectOptions connect_options_;
+  AtomicCounters counters_;
+
+  std::mutex mutex_;  // guards everything below
+  std::condition_variable idle_freed_;
+  std::vector<std::unique_ptr<PooledConnection>> idle_;
+  std::size_t open_ = 0;  // idle + lent + being connected
+  bool lost_ = false;     // a connection broke or a connect failed since the last successful connect
+  std::chrono::milliseconds backoff_;
+  Clock::time_point retry_at_{};
+  std::string last_connect_error_;
+};
+
+Status validate(const RedisStoreOptions& options) {
+  if (options.connect_timeout.count() <= 0) {
+    return Status::invalid_argument("redis store: connect_timeout must be > 0 ms");
+  }
+  if (options.command_timeout.count() <= 0) {
+    return Status::invalid_argument("redis store: command_timeout must be > 0 ms");
+  }
+  if (options.pool_size == 0) return Status::invalid_argument("redis store: pool_size must be >= 1");
+  if (options.initial_backoff.count() <= 0 || options.max_backoff < options.initial_backoff) {
+    return Status::invalid_argument("redis store: backoff must satisfy 0 < initial_backoff <= max_backoff, got " +
+                                    std::to_string(options.initial_backoff.count()) + " ms and " +
+                                    std::to_string(options.max_backoff.count()) + " ms");
+  }
+  return Status::ok();
+}
+
+}  // namespace
+
+Expected<std::shared_ptr<Store>> open_redis_store(const std::string& url, const RedisStoreOptions& options) {
+  if (Status st = validate(options); !st) return st;
+  auto parsed = parse_redis_url(url);
+  if (!parsed) return parsed.status();
+  auto store = std::make_shared<RedisStore>(std::move(*parsed), options);
+  if (options.require_connection) {
+    if (Status st = store->connect_now(); !st) return st;
+  }
+  return std::shared_ptr<Store>(std::move(store));
+}
+
+}  // namespace semcache
