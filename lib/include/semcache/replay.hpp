@@ -127,7 +127,7 @@ Expected<ReplayResult> run_replay(const std::string& log_path, const ReplayOptio
                                   const std::function<void(const ReplayProgress&)>& progress = {});
 
 // The result JSON of DESIGN.md ("kind": "replay"): the first run's figures at top level, and
-// per_threshold[] with every run's when there are several.
+// per_threshold[] with every run's (always written, one entry per threshold).
 std::string replay_result_json(const ReplayResult& result, const ReplayOptions& options);
 
 }  // namespace semcache

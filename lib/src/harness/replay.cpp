@@ -49,8 +49,8 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdio>
+#include <cstring>
 #include <deque>
-#include <fstream>
 #include <mutex>
 #include <random>
 #include <set>
@@ -403,22 +403,26 @@ std::string random_hex(std::size_t digits) {
   return out;
 }
 
-// Lines in the file (a last line without '\n' counts), read in blocks: the timeline's windows
-// need the request count before the replay, and a counting pass costs far less than parsing.
-Expected<std::uint64_t> count_lines(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Status::io(path + ": cannot open");
+// Lines in the file (a last line without '\n' counts), up to `enough` (0: all), read in blocks:
+// the timeline's windows need the request count before the replay, and a counting pass costs
+// far less than parsing.
+Expected<std::uint64_t> count_lines(const std::string& path, std::uint64_t enough) {
+  std::FILE* file = std::fopen(path.c_str(), "rb");
+  if (file == nullptr) return Status::io(path + ": cannot open");
   std::vector<char> block(1u << 20);
   std::uint64_t lines = 0;
   char last = '\n';
-  while (in) {
-    in.read(block.data(), static_cast<std::streamsize>(block.size()));
-    const auto got = static_cast<std::size_t>(in.gcount());
-    if (got == 0) break;
-    lines += static_cast<std::uint64_t>(std::count(block.begin(), block.begin() + static_cast<std::ptrdiff_t>(got), '\n'));
+  std::size_t got = 0;
+  while ((enough == 0 || lines < enough) && (got = std::fread(block.data(), 1, block.size(), file)) > 0) {
+    for (const char* p = block.data(); (p = static_cast<const char*>(std::memchr(p, '\n', block.data() + got - p)));) {
+      ++lines;
+      ++p;
+    }
     last = block[got - 1];
   }
-  if (in.bad()) return Status::io(path + ": read failed");
+  const bool failed = std::ferror(file) != 0;
+  std::fclose(file);
+  if (failed) return Status::io(path + ": read failed");
   return lines + (last == '\n' ? 0 : 1);
 }
 
@@ -463,7 +467,7 @@ class Replayer {
     if (Status st = check_options(); !st) return st;
     result_.log_path = path_;
     if (Status st = peek(); !st) return st;
-    auto lines = count_lines(path_);
+    auto lines = count_lines(path_, options_.limit);
     if (!lines) return lines.status();
     total_requests_ = options_.limit > 0 ? std::min<std::uint64_t>(*lines, options_.limit) : *lines;
     if (!options_.redis_url.empty()) {

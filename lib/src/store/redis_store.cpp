@@ -3,14 +3,16 @@
 // A batch goes out as one pipeline, in the order of the contract:
 //   [SCRIPT LOAD incr]                     when the batch has increments
 //   MULTI, (DEL k, HSET k f v..., [PEXPIRE k ttl]) per write, EXEC
-//   EVALSHA incr 1 k f                     per increment
+//   EVALSHA incr n k... f...               all increments in one script call
 //   UNLINK k...                            all deletes at once (the reply counts those that existed)
 //   XADD k [MAXLEN ~ n] * p payload        per append
 //   HGETALL k                              per read
 // DEL + HSET inside MULTI is what makes a record write atomic and a replacement complete
 // (fields of the old record are gone); one MULTI holds all the writes of a batch, which needs
 // a standalone server (no Cluster: the keys of a batch span slots). Increments run a Lua
-// script that tests EXISTS first, so an expired record is never recreated as a stub. Its SHA1
+// script that tests EXISTS first, so an expired record is never recreated as a stub; one call
+// takes every increment of the batch, since a script call costs Redis ~3 us on top of its
+// work (INFO commandstats: 4.9 us per single-key EVALSHA against 1.3 us for a HINCRBY). Its SHA1
 // is a constant, and every batch with increments sends SCRIPT LOAD ahead of its EVALSHAs in
 // the same pipeline: one small command per batch buys freedom from NOSCRIPT (a SCRIPT FLUSH,
 // a restarted or failed-over server) without per-connection state or a fallback that would
@@ -62,8 +64,9 @@ using detail::Reply;
 using Clock = std::chrono::steady_clock;
 
 constexpr std::string_view kIncrementScript =
-    "if redis.call('EXISTS', KEYS[1]) == 1 then return redis.call('HINCRBY', KEYS[1], ARGV[1], 1) end return false";
-constexpr std::string_view kIncrementSha = "823d84319efbf7f68bb1c8575f72973e5ad9b8fd";  // sha1 of the script
+    "for i = 1, #KEYS do if redis.call('EXISTS', KEYS[i]) == 1 then redis.call('HINCRBY', KEYS[i], ARGV[i], 1) end "
+    "end return #KEYS";
+constexpr std::string_view kIncrementSha = "130003e56c103a96cb337eb23b2ef82e175dd33f";  // sha1 of the script
 constexpr std::string_view kPayloadField = "p";
 constexpr std::size_t kMaxKeyInMessage = 64;
 
@@ -428,10 +431,15 @@ class RedisStore final : public Store {
       }
       if (Status st = connection.append({"EXEC"}); !st) return st;
     }
-    for (const FieldIncrement& increment : batch.increments) {
-      if (Status st = connection.append({"EVALSHA", kIncrementSha, "1", increment.key, increment.field}); !st) {
-        return st;
-      }
+    if (!batch.increments.empty()) {
+      argv.clear();
+      number = std::to_string(batch.increments.size());
+      argv.push_back("EVALSHA");
+      argv.push_back(kIncrementSha);
+      argv.push_back(number);
+      for (const FieldIncrement& increment : batch.increments) argv.push_back(increment.key);
+      for (const FieldIncrement& increment : batch.increments) argv.push_back(increment.field);
+      if (Status st = connection.append(argv); !st) return st;
     }
     if (!batch.deletes.empty()) {
       argv.clear();
@@ -516,9 +524,11 @@ class RedisStore final : public Store {
       }
     }
 
-    for (const FieldIncrement& increment : batch.increments) {
+    if (!batch.increments.empty()) {
       auto reply = next([&] {
-        return "increment of field '" + printable(increment.field) + "' of '" + printable(increment.key) + "'";
+        const FieldIncrement& first = batch.increments.front();
+        return "increments of " + std::to_string(batch.increments.size()) + " records (the first: field '" +
+               printable(first.field) + "' of '" + printable(first.key) + "')";
       });
       if (!reply) return reply.status();
     }
