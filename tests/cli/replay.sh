@@ -84,6 +84,20 @@ else
 fi
 rcli flushall >/dev/null
 
+# --- two processes share one cache ----------------------------------------------------------
+# Process A replays 1,000 requests and keeps its entries; process B, started afterwards, rebuilds
+# the namespace's vector set from Redis and must answer every one of the same requests from A's
+# entries (an exact or a semantic hit: A stored each prompt it missed, and what A hit is there).
+"$SEMCACHE" replay "$WORK/p.jsonl" --redis "$url" --mode both --limit 1000 --keep --name shared \
+  --json "$WORK/a.json" >/dev/null 2>&1
+"$SEMCACHE" replay "$WORK/p.jsonl" --redis "$url" --mode both --limit 1000 --keep --name shared \
+  --json "$WORK/b.json" >/dev/null 2>&1
+a_misses=$(jq '.misses' "$WORK/a.json"); b_hits=$(jq '.hits.exact + .hits.semantic' "$WORK/b.json")
+[ "$a_misses" -gt 100 ] && [ "$b_hits" = 1000 ] \
+  && pass "process B hits all 1000 requests on process A's entries (A stored $a_misses)" \
+  || fail_check "second process: A misses $a_misses, B hits $b_hits of 1000"
+rcli --scan --pattern 'semcache:*shared*' | xargs -r -n 200 redis-cli -p "$port" -a s3cret --no-auth-warning del >/dev/null
+
 # --- bad input, usage, --on-error skip, --keep ------------------------------------------------
 good='{"model":"gpt-4o-mini","prompt":"hello there","response":"hi","embedding":[1,0,0,0]}'
 printf '%s\n%s\n{"prompt": "x",\n%s\n' "$good" "$good" "$good" > "$WORK/malformed.jsonl"
