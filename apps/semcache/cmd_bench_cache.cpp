@@ -253,17 +253,6 @@ double ratio(std::uint64_t part, std::uint64_t whole) {
   return whole == 0 ? 0.0 : static_cast<double>(part) / static_cast<double>(whole);
 }
 
-void write_summary(JsonWriter& out, const LatencySummary& s) {
-  out.begin_object();
-  out.key("p50").value(s.p50);
-  out.key("p90").value(s.p90);
-  out.key("p99").value(s.p99);
-  out.key("p999").value(s.p999);
-  out.key("max").value(s.max);
-  out.key("mean").value(s.mean);
-  out.end_object();
-}
-
 std::string to_json(const BenchCacheArgs& args, const std::string& store_name, double fill_seconds, const Measured& m,
                     const LatencySummary& lookup, const LatencySummary& get, double load_before, double load_after) {
   JsonWriter out;
@@ -300,9 +289,9 @@ std::string to_json(const BenchCacheArgs& args, const std::string& store_name, d
   out.end_object();
   out.key("latency_us").begin_object();
   out.key("lookup");
-  write_summary(out, lookup);
+  write_latency_summary(out, lookup);
   out.key("get");
-  write_summary(out, get);
+  write_latency_summary(out, get);
   out.key("difference").begin_object();
   out.key("p50").value(lookup.p50 - get.p50);
   out.key("p90").value(lookup.p90 - get.p90);

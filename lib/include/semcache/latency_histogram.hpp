@@ -8,6 +8,8 @@
 
 namespace semcache {
 
+class JsonWriter;
+
 struct LatencySummary {
   double p50 = 0, p90 = 0, p99 = 0, p999 = 0, max = 0, mean = 0;
   std::uint64_t count = 0;
@@ -33,5 +35,8 @@ class LatencyHistogram {
   std::uint64_t max_ = 0;
   double sum_ = 0;
 };
+
+// Writes {"p50", "p90", "p99", "p999", "max", "mean"}: the latency object of every result JSON.
+void write_latency_summary(JsonWriter& out, const LatencySummary& summary);
 
 }  // namespace semcache

@@ -4,6 +4,8 @@
 
 #include "semcache/latency_histogram.hpp"
 
+#include "semcache/json_writer.hpp"
+
 #include <algorithm>
 #include <bit>
 #include <cmath>
@@ -78,6 +80,17 @@ LatencySummary LatencyHistogram::summary(double divisor) const {
   s.max = static_cast<double>(max_) / divisor;
   s.mean = sum_ / static_cast<double>(count_) / divisor;
   return s;
+}
+
+void write_latency_summary(JsonWriter& out, const LatencySummary& summary) {
+  out.begin_object();
+  out.key("p50").value(summary.p50);
+  out.key("p90").value(summary.p90);
+  out.key("p99").value(summary.p99);
+  out.key("p999").value(summary.p999);
+  out.key("max").value(summary.max);
+  out.key("mean").value(summary.mean);
+  out.end_object();
 }
 
 }  // namespace semcache

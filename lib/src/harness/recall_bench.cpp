@@ -234,14 +234,8 @@ std::string to_json(const RecallResult& r) {
     for (double q : run.qps_repeats) out.value(q);
     out.end_array();
     if (run.qps_parallel > 0) out.key("qps_parallel").value(run.qps_parallel);
-    out.key("latency_us").begin_object();
-    out.key("p50").value(run.latency_us.p50);
-    out.key("p90").value(run.latency_us.p90);
-    out.key("p99").value(run.latency_us.p99);
-    out.key("p999").value(run.latency_us.p999);
-    out.key("max").value(run.latency_us.max);
-    out.key("mean").value(run.latency_us.mean);
-    out.end_object();
+    out.key("latency_us");
+    write_latency_summary(out, run.latency_us);
     out.key("distances_per_query").value(run.distances_per_query);
     out.key("visited_per_query").value(run.visited_per_query);
     out.end_object();

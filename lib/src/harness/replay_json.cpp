@@ -21,15 +21,7 @@ double ratio(std::uint64_t part, std::uint64_t whole) {
 }
 
 void write_latency(JsonWriter& out, const LatencyHistogram& histogram_ns) {
-  const LatencySummary s = histogram_ns.summary(1000.0);
-  out.begin_object();
-  out.key("p50").value(s.p50);
-  out.key("p90").value(s.p90);
-  out.key("p99").value(s.p99);
-  out.key("p999").value(s.p999);
-  out.key("max").value(s.max);
-  out.key("mean").value(s.mean);
-  out.end_object();
+  write_latency_summary(out, histogram_ns.summary(1000.0));
 }
 
 void write_counters(JsonWriter& out, const StoreCounters& c) {

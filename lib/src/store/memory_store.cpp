@@ -35,6 +35,8 @@
 
 #include "semcache/memory_store.hpp"
 
+#include "store/printable.hpp"
+
 #include <algorithm>
 #include <array>
 #include <atomic>
@@ -56,26 +58,8 @@ namespace {
 
 constexpr std::size_t kShardCount = 16;
 constexpr std::size_t kMinSweepWrites = 256;
-constexpr std::size_t kMaxKeyInMessage = 64;
 
-// A key as it may appear in a message: control bytes as \xNN, long keys cut short.
-std::string printable(std::string_view key) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  const std::string_view shown = key.substr(0, kMaxKeyInMessage);
-  for (char c : shown) {
-    const auto byte = static_cast<unsigned char>(c);
-    if (byte < 0x20 || byte == 0x7f) {
-      out += "\\x";
-      out += kHex[byte >> 4];
-      out += kHex[byte & 0xf];
-    } else {
-      out += c;
-    }
-  }
-  if (shown.size() < key.size()) out += "...";
-  return out;
-}
+std::string printable(std::string_view key) { return detail::printable(key, detail::kMaxKeyInMessage); }
 
 struct LogId {
   std::uint64_t ms = 0;

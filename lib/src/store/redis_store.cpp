@@ -54,6 +54,7 @@
 #include <vector>
 
 #include "semcache/redis_url.hpp"
+#include "store/printable.hpp"
 #include "store/redis_connection.hpp"
 
 namespace semcache {
@@ -68,26 +69,8 @@ constexpr std::string_view kIncrementScript =
     "end return #KEYS";
 constexpr std::string_view kIncrementSha = "130003e56c103a96cb337eb23b2ef82e175dd33f";  // sha1 of the script
 constexpr std::string_view kPayloadField = "p";
-constexpr std::size_t kMaxKeyInMessage = 64;
 
-// A key as it may appear in a message: control bytes as \xNN, long keys cut short.
-std::string printable(std::string_view key) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  const std::string_view shown = key.substr(0, kMaxKeyInMessage);
-  for (char c : shown) {
-    const auto byte = static_cast<unsigned char>(c);
-    if (byte < 0x20 || byte == 0x7f) {
-      out += "\\x";
-      out += kHex[byte >> 4];
-      out += kHex[byte & 0xf];
-    } else {
-      out += c;
-    }
-  }
-  if (shown.size() < key.size()) out += "...";
-  return out;
-}
+std::string printable(std::string_view key) { return detail::printable(key, detail::kMaxKeyInMessage); }
 
 std::string quoted(std::string_view command, std::string_view key) {
   return std::string(command) + " '" + printable(key) + "'";

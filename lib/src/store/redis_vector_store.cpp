@@ -31,6 +31,7 @@
 #include <utility>
 #include <vector>
 
+#include "store/printable.hpp"
 #include "store/redis_connection.hpp"
 #include "semcache/redis_url.hpp"
 
@@ -44,23 +45,7 @@ constexpr std::size_t kMaxDim = 65536;
 constexpr int kMaxMetaAttempts = 8;
 constexpr std::string_view kDropPageSize = "1000";
 
-// Control bytes as \xNN, so that a binary id in a message cannot garble a terminal.
-std::string printable(std::string_view text) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(text.size());
-  for (char c : text) {
-    const auto byte = static_cast<unsigned char>(c);
-    if (byte < 0x20 || byte == 0x7f) {
-      out += "\\x";
-      out += kHex[byte >> 4];
-      out += kHex[byte & 0xf];
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
+using detail::printable;
 
 Status validate_name(std::string_view name, std::string_view what) {
   if (name.empty()) return Status::invalid_argument(std::string(what) + " is empty");
