@@ -82,9 +82,15 @@ void print_table(const ReplayResult& r, const ReplayOptions& o) {
              "semantic", "misses", "errors", "hit rate");
   if (judged) fmt::print(" {:>10} {:>30} {:>9}", "false hits", "false-hit rate [95% CI]", "precision");
   fmt::print("\n");
+  // Exact mode has no threshold: the column says so rather than show one that did nothing.
+  const bool exact_only = o.mode == CacheMode::kExact;
+  const auto threshold_text = [&](const ReplayFigures& f) {
+    return exact_only ? std::string("-") : fmt::format("{:.3f}", f.threshold);
+  };
   for (const ReplayFigures& f : r.runs) {
-    fmt::print("{:>9.3f} {:>10.3f} {:>9} {:>8} {:>8} {:>8} {:>7} {:>8}", f.threshold, 1 - f.threshold, f.requests,
-               f.exact_hits, f.semantic_hits, f.misses, f.errors, percent(f.hit_rate()));
+    fmt::print("{:>9} {:>10} {:>9} {:>8} {:>8} {:>8} {:>7} {:>8}", threshold_text(f),
+               exact_only ? std::string("-") : fmt::format("{:.3f}", 1 - f.threshold), f.requests, f.exact_hits,
+               f.semantic_hits, f.misses, f.errors, percent(f.hit_rate()));
     if (judged) {
       const Interval ci = f.false_hit_rate_interval();
       fmt::print(" {:>10} {:>30} {:>9}", f.false_hits,
@@ -98,7 +104,7 @@ void print_table(const ReplayResult& r, const ReplayOptions& o) {
   for (const ReplayFigures& f : r.runs) {
     const LatencySummary lookup = f.lookup_ns.summary(1e3);
     const LatencySummary e2e = f.end_to_end_ns.summary(1e6);
-    fmt::print("{:>9.3f} {:>14.1f} {:>14.1f} {:>15.1f} {:>15.1f} {:>10.0f} {:>13} {:>14.4f}\n", f.threshold, lookup.p50,
+    fmt::print("{:>9} {:>14.1f} {:>14.1f} {:>15.1f} {:>15.1f} {:>10.0f} {:>13} {:>14.4f}\n", threshold_text(f), lookup.p50,
                lookup.p99, e2e.p50, e2e.p99, f.throughput_rps(), f.prompt_tokens_saved + f.completion_tokens_saved,
                f.cost_saved_usd);
   }
