@@ -313,6 +313,22 @@ struct PromptLogReader::Impl {
     return Status::ok();
   }
 
+  // An optional object field: `present` is false for null; another type is a type error naming
+  // the field.
+  Status open_object(od::value& value, std::string_view name, od::object& object, bool& present) const {
+    od::json_type type;
+    if (Status s = type_of(value, type, present); !s || !present) return s;
+    if (type != od::json_type::object) return type_error(name, "an object", type);
+    if (auto err = value.get_object().get(object)) return json_error(err);
+    return Status::ok();
+  }
+
+  // Consumes a value nobody reads (it must still be valid JSON).
+  Status skip(od::value& value) const {
+    if (auto err = write_canonical(value, nullptr)) return json_error(err);
+    return Status::ok();
+  }
+
   Status read_string(od::value& value, std::string_view name, std::string& dst, bool* present_out = nullptr) const {
     od::json_type type;
     bool present;
@@ -470,8 +486,8 @@ struct PromptLogReader::Impl {
           if (Status s = read_string(member, part_name + ".type", part_type, &have_type); !s) return s;
         } else if (key == "text") {
           if (Status s = read_string(member, part_name + ".text", text, &have_text); !s) return s;
-        } else if (auto err = write_canonical(member, nullptr)) {
-          return json_error(err);
+        } else if (Status s = skip(member); !s) {
+          return s;
         }
       }
       if (!have_type) return error("missing field \"" + part_name + ".type\"");
@@ -518,8 +534,8 @@ struct PromptLogReader::Impl {
           if (have_content) return error("duplicate field \"" + message_name + ".content\"");
           have_content = true;
           if (Status s = read_content(member, message_name + ".content", message.content); !s) return s;
-        } else if (auto err = write_canonical(member, nullptr)) {
-          return json_error(err);
+        } else if (Status s = skip(member); !s) {
+          return s;
         }
       }
       if (!have_role) return error("missing field \"" + message_name + ".role\"");
@@ -537,13 +553,9 @@ struct PromptLogReader::Impl {
   }
 
   Status read_params(od::value& value, std::string_view name) {
-    od::json_type type;
-    bool present;
-    if (Status s = type_of(value, type, present); !s) return s;
-    if (!present) return Status::ok();
-    if (type != od::json_type::object) return type_error(name, "an object", type);
     od::object object;
-    if (auto err = value.get_object().get(object)) return json_error(err);
+    bool present;
+    if (Status s = open_object(value, name, object, present); !s || !present) return s;
     for (auto field_result : object) {
       od::field field;
       if (auto err = std::move(field_result).get(field)) return json_error(err);
@@ -556,13 +568,9 @@ struct PromptLogReader::Impl {
   }
 
   Status read_request(od::value& value, std::string_view name, PromptRecord& out) {
-    od::json_type type;
-    bool present;
-    if (Status s = type_of(value, type, present); !s) return s;
-    if (!present) return Status::ok();
-    if (type != od::json_type::object) return type_error(name, "an object", type);
     od::object object;
-    if (auto err = value.get_object().get(object)) return json_error(err);
+    bool present;
+    if (Status s = open_object(value, name, object, present); !s || !present) return s;
     bool seen_model = false, seen_prompt = false, seen_messages = false;
     const std::string prefix = std::string(name) + ".";
     for (auto field_result : object) {
@@ -591,7 +599,7 @@ struct PromptLogReader::Impl {
         if (Status s = read_messages(member, member_name, out.messages); !s) return s;
         ++state.text_sources;
       } else if (contains(kRequestNonParams, key)) {
-        if (auto err = write_canonical(member, nullptr)) return json_error(err);
+        if (Status s = skip(member); !s) return s;
       } else if (Status s = add_param(key, member, member_name); !s) {
         return s;
       }
@@ -614,7 +622,7 @@ struct PromptLogReader::Impl {
       od::value element;
       if (auto err = std::move(element_result).get(element)) return json_error(err);
       if (index++ > 0) {
-        if (auto err = write_canonical(element, nullptr)) return json_error(err);
+        if (Status s = skip(element); !s) return s;
         continue;
       }
       od::json_type element_type;
@@ -632,8 +640,8 @@ struct PromptLogReader::Impl {
           if (Status s = read_string(member, choice_name + ".text", dst); !s) return s;
         } else if (key == "message") {
           if (Status s = read_choice_message(member, choice_name + ".message", dst); !s) return s;
-        } else if (auto err = write_canonical(member, nullptr)) {
-          return json_error(err);
+        } else if (Status s = skip(member); !s) {
+          return s;
         }
       }
     }
@@ -641,13 +649,9 @@ struct PromptLogReader::Impl {
   }
 
   Status read_choice_message(od::value& value, const std::string& name, std::string& dst) const {
-    od::json_type type;
-    bool present;
-    if (Status s = type_of(value, type, present); !s) return s;
-    if (!present) return Status::ok();
-    if (type != od::json_type::object) return type_error(name, "an object", type);
     od::object object;
-    if (auto err = value.get_object().get(object)) return json_error(err);
+    bool present;
+    if (Status s = open_object(value, name, object, present); !s || !present) return s;
     for (auto field_result : object) {
       od::field field;
       if (auto err = std::move(field_result).get(field)) return json_error(err);
@@ -656,21 +660,17 @@ struct PromptLogReader::Impl {
       od::value member = field.value();
       if (key == "content") {
         if (Status s = read_content(member, name + ".content", dst); !s) return s;
-      } else if (auto err = write_canonical(member, nullptr)) {
-        return json_error(err);
+      } else if (Status s = skip(member); !s) {
+        return s;
       }
     }
     return Status::ok();
   }
 
   Status read_usage(od::value& value, const std::string& name) {
-    od::json_type type;
-    bool present;
-    if (Status s = type_of(value, type, present); !s) return s;
-    if (!present) return Status::ok();
-    if (type != od::json_type::object) return type_error(name, "an object", type);
     od::object object;
-    if (auto err = value.get_object().get(object)) return json_error(err);
+    bool present;
+    if (Status s = open_object(value, name, object, present); !s || !present) return s;
     for (auto field_result : object) {
       od::field field;
       if (auto err = std::move(field_result).get(field)) return json_error(err);
@@ -681,8 +681,8 @@ struct PromptLogReader::Impl {
         if (Status s = read_count(member, name + ".prompt_tokens", state.usage_prompt_tokens); !s) return s;
       } else if (key == "completion_tokens") {
         if (Status s = read_count(member, name + ".completion_tokens", state.usage_completion_tokens); !s) return s;
-      } else if (auto err = write_canonical(member, nullptr)) {
-        return json_error(err);
+      } else if (Status s = skip(member); !s) {
+        return s;
       }
     }
     return Status::ok();
@@ -713,8 +713,8 @@ struct PromptLogReader::Impl {
         if (Status s = read_number(member, prefix + "created", state.created, false); !s) return s;
       } else if (key == "model") {
         if (Status s = read_string(member, prefix + "model", state.response_model); !s) return s;
-      } else if (auto err = write_canonical(member, nullptr)) {
-        return json_error(err);
+      } else if (Status s = skip(member); !s) {
+        return s;
       }
     }
     return Status::ok();
@@ -810,8 +810,8 @@ struct PromptLogReader::Impl {
         if (Status s = read_field(index, value, out); !s) return s;
       } else if (contains(kTopLevelParams, key)) {
         if (Status s = add_param(key, value, std::string(key)); !s) return s;
-      } else if (auto err = write_canonical(value, nullptr)) {
-        return json_error(err);
+      } else if (Status s = skip(value); !s) {
+        return s;
       }
     }
     if (doc.current_location().error() != simdjson::OUT_OF_BOUNDS) return error("unexpected content after the object");
