@@ -25,6 +25,12 @@ namespace {
 
 using semcache::ErrorCode;
 
+semcache::EmbedderOptions with_dim(std::size_t dim) {
+  semcache::EmbedderOptions options;
+  options.dim = dim;
+  return options;
+}
+
 std::vector<float> embed_one(semcache::Embedder& embedder, std::string_view text) {
   std::vector<float> out(embedder.dim());
   const std::string_view texts[] = {text};
@@ -192,10 +198,10 @@ TEST_CASE("embedder: make_embedder builds hash embedders and names what is avail
     REQUIRE(b.has_value());
     CHECK((*b)->dim() == 384);
     CHECK((*b)->identity() == "hash-v1/384");
-    auto c = semcache::make_embedder("hash", {.dim = 512});
+    auto c = semcache::make_embedder("hash", with_dim(512));
     REQUIRE(c.has_value());
     CHECK((*c)->identity() == "hash-v1/512");
-    auto d = semcache::make_embedder("hash:8", {.dim = 8});
+    auto d = semcache::make_embedder("hash:8", with_dim(8));
     REQUIRE(d.has_value());
     CHECK((*d)->dim() == 8);
     CHECK(semcache::make_embedder("hash:65536").has_value());
@@ -221,10 +227,10 @@ TEST_CASE("embedder: make_embedder builds hash embedders and names what is avail
       CHECK(embedder.status().code() == ErrorCode::kInvalidArgument);
       CHECK(embedder.status().message() == message);
     }
-    auto conflict = semcache::make_embedder("hash:384", {.dim = 256});
+    auto conflict = semcache::make_embedder("hash:384", with_dim(256));
     REQUIRE_FALSE(conflict.has_value());
     CHECK(conflict.status().message() == "embedder 'hash:384': dimension 384 conflicts with the requested dimension 256");
-    auto small = semcache::make_embedder("hash", {.dim = 2});
+    auto small = semcache::make_embedder("hash", with_dim(2));
     REQUIRE_FALSE(small.has_value());
     CHECK(small.status().message() == "embedder 'hash': dimension 2 is out of range (8 to 65536)");
   }

@@ -110,17 +110,9 @@ void check_records(Store& store) {
   CHECK(as_map(*result.records[1]) == std::map<std::string, std::string>{{"x", "y"}});
   REQUIRE(result.records[2]);
 
-  // read_fields: only the listed fields come back; a record with none of them reads as missing.
-  write_one(store, "rec:3", {{"keep", "k"}, {"big", std::string(4096, 'v')}, {"also", "a"}});
-  StoreBatch some;
-  some.reads = {"rec:3", "rec:missing", "rec:1"};
-  some.read_fields = {"keep", "also", "absent"};
-  auto partial = run(store, some);
-  REQUIRE(partial.records.size() == 3);
-  REQUIRE(partial.records[0]);
-  CHECK(as_map(*partial.records[0]) == std::map<std::string, std::string>{{"keep", "k"}, {"also", "a"}});
-  CHECK(!partial.records[1]);
-  CHECK(!partial.records[2]);  // rec:1 holds only "c"
+  // Every read comes with its record's counter: 0 for a fresh or a missing record.
+  REQUIRE(result.counters.size() == 3);
+  CHECK(result.counters == std::vector<std::int64_t>{0, 0, 0});
 
   // A record with no fields does not exist.
   write_one(store, "rec:2", {});
@@ -166,40 +158,50 @@ void check_ttl(Store& store, const LetTimePass& let_time_pass) {
 }
 
 void check_increments(Store& store, const LetTimePass& let_time_pass) {
-  write_one(store, "inc:1", {{"hits", "0"}, {"text", "abc"}});
+  write_one(store, "inc:1", {{"text", "abc"}});
   StoreBatch batch;
-  batch.increments = {{"inc:1", "hits"}, {"inc:1", "hits"}, {"inc:1", "new"}, {"inc:missing", "hits"}};
+  batch.increments = {{"inc:1", 0ms}, {"inc:1", 0ms}, {"inc:missing", 0ms}};
   batch.reads = {"inc:1", "inc:missing"};
   auto result = run(store, batch);
   REQUIRE(result.records.size() == 2);
+  REQUIRE(result.counters.size() == 2);
   REQUIRE(result.records[0]);
-  CHECK(as_map(*result.records[0]) == std::map<std::string, std::string>{{"hits", "2"}, {"text", "abc"}, {"new", "1"}});
+  CHECK(as_map(*result.records[0]) == std::map<std::string, std::string>{{"text", "abc"}});  // fields untouched
+  CHECK(result.counters[0] == 2);
   CHECK(!result.records[1]);  // a missing record is not created
+  CHECK(result.counters[1] == 0);
 
-  // An expired record is not brought back.
-  write_one(store, "inc:ttl", {{"hits", "5"}}, 150ms);
+  // A write resets the counter; so does a delete followed by a write.
+  write_one(store, "inc:1", {{"text", "new"}});
+  StoreBatch read_back;
+  read_back.increments = {{"inc:1", 0ms}};
+  read_back.reads = {"inc:1"};
+  CHECK(run(store, read_back).counters == std::vector<std::int64_t>{1});
+  StoreBatch remove;
+  remove.deletes = {"inc:1"};
+  run(store, remove);
+  write_one(store, "inc:1", {{"text", "again"}});
+  StoreBatch plain_read;
+  plain_read.reads = {"inc:1"};
+  CHECK(run(store, plain_read).counters == std::vector<std::int64_t>{0});
+
+  // An expired record is not brought back by an increment, and its counter does not survive
+  // into the next record of the key.
+  write_one(store, "inc:ttl", {{"v", "5"}}, 150ms);
+  StoreBatch early;
+  early.increments = {{"inc:ttl", 150ms}};
+  run(store, early);
   REQUIRE(wait_until_gone(store, "inc:ttl", let_time_pass));
   StoreBatch late;
-  late.increments = {{"inc:ttl", "hits"}};
-  run(store, late);
-  CHECK(!read_one(store, "inc:ttl"));
-
-  // A field that is not an integer fails the batch with bad_input.
-  const StoreCounters before = store.counters();
-  StoreBatch bad;
-  bad.increments = {{"inc:1", "text"}};
-  bad.reads = {"inc:1"};
-  auto failed = store.execute(bad);
-  REQUIRE(!failed);
-  CHECK(failed.status().code() == ErrorCode::kBadInput);
-  CHECK(failed.status().message().find("inc:1") != std::string::npos);
-  const StoreCounters after = store.counters();
-  CHECK(after.failed_batches == before.failed_batches + 1);
-  CHECK(after.failed_reads == before.failed_reads + 1);
-  // The store is still usable, the record unchanged.
-  auto again = read_one(store, "inc:1");
-  REQUIRE(again);
-  CHECK(*find_field(*again, "text") == "abc");
+  late.increments = {{"inc:ttl", 150ms}};
+  late.reads = {"inc:ttl"};
+  auto after_expiry = run(store, late);
+  CHECK(!after_expiry.records[0]);
+  CHECK(after_expiry.counters[0] == 0);
+  write_one(store, "inc:ttl", {{"v", "6"}});
+  StoreBatch fresh;
+  fresh.reads = {"inc:ttl"};
+  CHECK(run(store, fresh).counters == std::vector<std::int64_t>{0});
 }
 
 void check_deletes(Store& store) {
@@ -291,11 +293,9 @@ void check_logs(Store& store) {
   failed = store.execute(read_log);
   REQUIRE(!failed);
   CHECK(failed.status().code() == ErrorCode::kBadInput);
-  StoreBatch increment_log;
-  increment_log.increments = {{"log:a", "n"}};
-  failed = store.execute(increment_log);
-  REQUIRE(!failed);
-  CHECK(failed.status().code() == ErrorCode::kBadInput);
+  StoreBatch increment_log;  // counts nothing: a log has no counter
+  increment_log.increments = {{"log:a", 0ms}};
+  CHECK(store.execute(increment_log));
   CHECK(store.log_last_id("log:record").status().code() == ErrorCode::kBadInput);
 }
 
@@ -348,7 +348,7 @@ void check_counters(Store& store, bool is_redis) {
   StoreBatch batch;
   batch.writes.push_back({"cnt:1", {{"v", "1"}}, 0ms});
   batch.writes.push_back({"cnt:2", {{"v", "1"}}, 1000s});
-  batch.increments = {{"cnt:1", "v"}};
+  batch.increments = {{"cnt:1", 0ms}};
   batch.deletes = {"cnt:2"};
   batch.appends.push_back({"cnt:log", "x", 5});
   batch.reads = {"cnt:1", "cnt:2", "cnt:3"};
@@ -386,7 +386,7 @@ void check_concurrency(const std::shared_ptr<Store>& store) {
       for (int round = 0; round < kRounds; ++round) {
         StoreBatch batch;
         batch.writes.push_back({mine + std::to_string(round), {{"round", std::to_string(round)}, {"t", mine}}, 0ms});
-        batch.increments.push_back({"conc:shared", "n"});
+        batch.increments.push_back({"conc:shared", 0ms});
         if (round > 0 && round % 2 == 0) batch.deletes.push_back(mine + std::to_string(round - 1));
         batch.appends.push_back({"conc:log", mine + std::to_string(round), 0});
         batch.reads = {mine + std::to_string(round), "conc:shared"};
@@ -401,9 +401,12 @@ void check_concurrency(const std::shared_ptr<Store>& store) {
   }
   for (auto& thread : threads) thread.join();
   CHECK(failures == 0);
-  auto shared = read_one(*store, "conc:shared");
-  REQUIRE(shared);
-  CHECK(*find_field(*shared, "n") == std::to_string(kThreads * kRounds));
+  StoreBatch shared;
+  shared.reads = {"conc:shared"};
+  auto counted = store->execute(shared);
+  REQUIRE(counted);
+  REQUIRE(counted->records[0]);
+  CHECK(counted->counters[0] == kThreads * kRounds);
   auto log = store->log_read("conc:log", "0-0", 100000);
   REQUIRE(log);
   CHECK(log->size() == static_cast<std::size_t>(kThreads * kRounds));
@@ -539,7 +542,7 @@ TEST_CASE("memory store: evicts the least recently used record under max_records
   CHECK(store->counters().evictions == 1);
   CHECK(scan_all(*store, "", 10) == std::set<std::string>{"a", "c", "d"});
   StoreBatch increment;  // an increment is a use too
-  increment.increments = {{"c", "v"}};
+  increment.increments = {{"c", 0ms}};
   run(*store, increment);
   write_one(*store, "e", {{"v", "1"}});
   CHECK(scan_all(*store, "", 10) == std::set<std::string>{"c", "d", "e"});
@@ -592,26 +595,56 @@ TEST_CASE("memory store: concurrent batches keep a consistent state", "[store][c
   CHECK(capped->counters().evictions == 8 * 200 - 50);
 }
 
-TEST_CASE("redis store: increments survive SCRIPT FLUSH and a record held by another client", "[store][redis]") {
+TEST_CASE("redis store: a record is one value beside its counter key; foreign values are refused", "[store][redis]") {
   testing::RedisServer server;
   auto store = open_redis(server);
-  write_one(*store, "k", {{"n", "1"}});
-  StoreBatch increment;
-  increment.increments = {{"k", "n"}};
-  run(*store, increment);
   auto url = parse_redis_url(server.url());
   REQUIRE(url);
   auto admin = detail::RedisConnection::connect(*url);
   REQUIRE(admin);
-  REQUIRE(admin->command({"SCRIPT", "FLUSH"}));
+  auto raw = [&](std::initializer_list<std::string_view> args) {
+    auto reply = admin->command(args);
+    REQUIRE(reply);
+    return *reply;
+  };
+
+  // The layout other processes rely on: one string value, and "{KEY}#n" for the counter.
+  write_one(*store, "k", {{"n", "1"}}, 60s);
+  CHECK(raw({"TYPE", "k"}).str == "string");
+  CHECK(raw({"EXISTS", "{k}#n"}).integer == 0);
+  StoreBatch increment;
+  increment.increments = {{"k", 60s}};
   run(*store, increment);
-  CHECK(*find_field(*read_one(*store, "k"), "n") == "3");
-  // A key of another type is bad_input naming the key, and the connection stays usable.
-  REQUIRE(admin->command({"SET", "plain", "x"}));
-  auto wrong = store->read(std::vector<std::string>{"plain"});
-  REQUIRE(!wrong);
-  CHECK(wrong.status().code() == ErrorCode::kBadInput);
-  CHECK(wrong.status().message().find("'plain'") != std::string::npos);
+  run(*store, increment);
+  CHECK(raw({"GET", "{k}#n"}).str == "2");
+  const long long counter_ttl = raw({"PTTL", "{k}#n"}).integer;
+  CHECK(counter_ttl > 0);
+  CHECK(counter_ttl <= 60000);
+
+  // A counter made for a record that has gone expires with the TTL it was given.
+  StoreBatch stray;
+  stray.increments = {{"gone", 60s}};
+  run(*store, stray);
+  CHECK(raw({"PTTL", "{gone}#n"}).integer > 0);
+  CHECK(!read_one(*store, "gone"));
+
+  // A value of another type, or a string semcache did not write, is bad_input naming the
+  // key, and the connection stays usable.
+  raw({"SET", "plain", "x"});
+  raw({"HSET", "hash", "f", "v"});
+  for (const char* key : {"plain", "hash"}) {
+    auto wrong = store->read(std::vector<std::string>{key});
+    REQUIRE(!wrong);
+    CHECK(wrong.status().code() == ErrorCode::kBadInput);
+    CHECK(wrong.status().message().find(std::string("'") + key + "'") != std::string::npos);
+  }
+  raw({"SET", "{k}#n", "many"});
+  StoreBatch read_k;
+  read_k.reads = {"k"};
+  auto bad_counter = store->execute(read_k);
+  REQUIRE(!bad_counter);
+  CHECK(bad_counter.status().code() == ErrorCode::kBadInput);
+  raw({"DEL", "{k}#n"});
   CHECK(read_one(*store, "k"));
 }
 

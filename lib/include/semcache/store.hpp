@@ -1,6 +1,6 @@
 #pragma once
-// The storage interface under the caches: records (field -> value maps, Redis hashes) with a
-// TTL, and append-only change logs (Redis streams). Two implementations: the in-memory store
+// The storage interface under the caches: records (field -> value maps, each with a counter)
+// with a TTL, and append-only change logs (Redis streams). Two implementations: the in-memory store
 // (memory_store.hpp, the embedded default) and the Redis store (redis_store.hpp).
 //
 // Every mutation and read of one call travels as one batch: on Redis, one pipelined round
@@ -34,17 +34,23 @@ using Record = std::vector<std::pair<std::string, std::string>>;
 // The value of `field`, or nullptr.
 const std::string* find_field(const Record& record, std::string_view field);
 
+// Writes a record: replaces the whole record (fields not listed are gone) and resets its
+// counter to 0. A record with no fields is no record: the key ends up absent.
 struct RecordWrite {
   std::string key;
-  Record fields;                       // replaces the whole record (fields not listed are gone)
+  Record fields;
   std::chrono::milliseconds ttl{0};    // > 0: the record expires that long after the write
 };
 
-// Adds 1 to an integer field of a record, only when the record exists (an expired record is
-// not brought back as a stub without its other fields or its TTL).
-struct FieldIncrement {
+// Adds 1 to the counter of a record (a cache entry's hit count) without rewriting its fields.
+// The in-memory store counts only records that exist. On Redis the counter is a key of its own
+// beside the record (redis_store.hpp), so an increment that races with the record's expiry or
+// deletion may leave a stray counter: it expires `ttl` after the increment (ttl > 0, the TTL
+// the record was written with) or goes with the record's next write or delete of that key.
+// A stray counter is never read as a record.
+struct CounterIncrement {
   std::string key;
-  std::string field;
+  std::chrono::milliseconds ttl{0};
 };
 
 struct LogAppend {
@@ -63,13 +69,10 @@ struct LogEntry {
 // new one, never a mix); the batch as a whole is not a transaction.
 struct StoreBatch {
   std::vector<RecordWrite> writes;
-  std::vector<FieldIncrement> increments;
-  std::vector<std::string> deletes;
+  std::vector<CounterIncrement> increments;
+  std::vector<std::string> deletes;  // records (and their counters)
   std::vector<LogAppend> appends;
-  std::vector<std::string> reads;  // records, read after the mutations above
-  // Empty: reads return whole records. Otherwise only these fields (Redis HMGET): a record
-  // holding none of them reads as nullopt, so list one that every record has.
-  std::vector<std::string> read_fields;
+  std::vector<std::string> reads;    // records with their counters, read after the mutations above
 
   bool empty() const {
     return writes.empty() && increments.empty() && deletes.empty() && appends.empty() && reads.empty();
@@ -78,6 +81,7 @@ struct StoreBatch {
 
 struct StoreBatchResult {
   std::vector<std::optional<Record>> records;  // one per StoreBatch::reads; nullopt: no such record
+  std::vector<std::int64_t> counters;          // one per StoreBatch::reads (0 for a missing record)
   std::uint64_t deleted = 0;                   // how many of the deletes existed
   std::vector<std::string> appended_ids;       // one per StoreBatch::appends
 };

@@ -1,13 +1,13 @@
 // Cache: the facade over namespaces (NamespaceIndex), the record layout (entry_record) and the
 // Store. The header states the contract; this is how it is met.
 //
-// Round trips. An exact lookup is ONE store batch: an increment of the entry's hit field
-// followed by the read of the entry (the store applies mutations before reads), so a hit
-// costs no extra trip (entry.hits = h - 1; a miss increments nothing because increments only
-// touch existing records). A semantic lookup searches the local vector set, then reads all
-// candidates under the threshold in ONE batch; the hit's increment is deferred (queued in
-// pending_ and sent with the next batch this Cache executes, by the follower, by sync() or by
-// the destructor), so a semantic hit also costs one trip. Hit counts are best effort: queued
+// Round trips. An exact lookup is ONE store batch: the read of the entry with its counter (the
+// hit count). A semantic lookup searches the local vector set, then reads all candidates under
+// the threshold in ONE batch. A hit's increment is deferred (queued in pending_ and sent with
+// the next batch this Cache executes, by the follower, by sync(), by invalidation or by the
+// destructor; a batch sends its increments before its reads, so this Cache's next lookup sees
+// them), so a hit costs no extra trip, and a miss increments nothing: on Redis an increment of
+// a missing entry would leave a counter key behind. Hit counts are best effort: queued
 // increments travel with whatever batch comes next and are lost if that batch fails. A store
 // is ONE batch: the record (with its TTL), in semantic modes the change-log add event, and the
 // queued increments; the vector joins the local set only after the batch succeeded, so the
@@ -129,7 +129,7 @@ struct Cache::Impl {
   std::map<std::string, std::shared_ptr<NamespaceIndex>, std::less<>> namespaces;
 
   std::mutex pending_mutex;
-  std::vector<FieldIncrement> pending;
+  std::vector<CounterIncrement> pending;
 
 
   std::mutex follower_mutex;
@@ -171,7 +171,7 @@ struct Cache::Impl {
 
   void defer_increment(std::string key) {
     std::lock_guard lock(pending_mutex);
-    pending.push_back(FieldIncrement{std::move(key), std::string(detail::field::kHits)});
+    pending.push_back(CounterIncrement{std::move(key), options.ttl});
   }
 
   // The request's vector: its precomputed embedding or the embedder's output for its text.
@@ -203,12 +203,13 @@ struct Cache::Impl {
   }
 
   // Exact lookup; returns true when `result` is final (hit or error).
+  // The hit is counted by an increment queued for the next batch (this Cache's queued
+  // increments go ahead of its reads, so its own next lookup already sees it).
   bool exact_lookup(NamespaceIndex& ns, const CacheRequest& request, LookupResult& result) {
-    const std::string key = ns.keys().entry_prefix + detail::entry_id(request.tenant, request.canonical);
+    std::string key = ns.keys().entry_prefix;
+    detail::append_entry_id(key, request.tenant, request.canonical);
     StoreBatch batch;
-    batch.increments.push_back(FieldIncrement{key, std::string(detail::field::kHits)});
     batch.reads.push_back(key);
-    batch.read_fields = detail::entry_fields();
     const auto start = Clock::now();
     auto done = execute(batch);
     result.store_ns += elapsed_ns(start);
@@ -219,11 +220,11 @@ struct Cache::Impl {
     }
     const auto& record = done->records.front();
     if (!record || !detail::record_matches_exactly(*record, request)) return false;
-    auto entry = detail::entry_from_record(key, *record);
+    auto entry = detail::entry_from_record(key, *record, done->counters.front());
     if (!entry) return false;
-    entry->hits = std::max<std::int64_t>(0, entry->hits - 1);
     result.outcome = LookupOutcome::kExactHit;
     result.entry = std::move(*entry);
+    defer_increment(std::move(key));
     return true;
   }
 
@@ -265,7 +266,6 @@ struct Cache::Impl {
 
     StoreBatch batch;
     for (const SearchHit& hit : close) batch.reads.push_back(ns.keys().entry_prefix + hit.id);
-    batch.read_fields = detail::entry_fields();  // not the vector: a hit does not need it
     result.candidates_tried = close.size();
     const auto store_start = Clock::now();
     auto done = execute(batch);
@@ -283,7 +283,7 @@ struct Cache::Impl {
         continue;
       }
       if (result.hit() || !detail::record_matches(*record, request.tenant, request.model)) continue;
-      auto entry = detail::entry_from_record(batch.reads[i], *record);
+      auto entry = detail::entry_from_record(batch.reads[i], *record, done->counters[i]);
       if (!entry) continue;
       result.outcome = LookupOutcome::kSemanticHit;
       result.entry = std::move(*entry);
@@ -420,18 +420,20 @@ std::vector<LookupResult> Cache::Impl::exact_lookup_or_store(std::span<const Cac
   const std::size_t n = requests.size();
   std::vector<LookupResult> results(n);
 
+  struct KeyState {
+    const Record* record = nullptr;  // what the store holds, then what this batch wrote
+    std::int64_t hits = 0;           // its hit count before the next hit of this batch
+  };
   struct Item {
     std::shared_ptr<NamespaceIndex> ns;  // null: no model, an error with nothing to store
     std::string key;
     std::string attributes;
     bool storable = false;
+    KeyState* state = nullptr;
   };
   std::vector<Item> items(n);
-  struct KeyState {
-    std::optional<Record> record;  // what the store holds, then what this batch wrote
-    std::int64_t batch_hits = 0;   // hits already served on it in this batch
-  };
-  std::unordered_map<std::string, KeyState> states;
+  std::unordered_map<std::string_view, KeyState> states;  // keys are views of items[].key
+  states.reserve(n);
   StoreBatch reads;
   for (std::size_t i = 0; i < n; ++i) {
     const CacheRequest& request = requests[i];
@@ -440,23 +442,31 @@ std::vector<LookupResult> Cache::Impl::exact_lookup_or_store(std::span<const Cac
       continue;
     }
     Item& item = items[i];
-    item.ns = namespace_for(request.model);
-    item.key = item.ns->keys().entry_prefix + detail::entry_id(request.tenant, request.canonical);
+    item.ns = i > 0 && items[i - 1].ns && requests[i - 1].model == request.model ? items[i - 1].ns
+                                                                                  : namespace_for(request.model);
+    item.key = item.ns->keys().entry_prefix;
+    detail::append_entry_id(item.key, request.tenant, request.canonical);
     auto normalized = normalized_attributes(attributes.empty() ? std::string_view() : attributes[i]);
     item.storable = normalized.has_value();
     if (normalized) item.attributes = std::move(normalized.value());
-    if (states.emplace(item.key, KeyState{}).second) reads.reads.push_back(item.key);
+    auto [it, fresh] = states.try_emplace(item.key);
+    if (fresh) reads.reads.push_back(item.key);
+    item.state = &it->second;
   }
 
-  reads.read_fields = detail::entry_fields();
   const auto read_start = Clock::now();
   auto read = execute(reads);
   const std::uint64_t read_ns = elapsed_ns(read_start);
   if (read) {
-    for (std::size_t r = 0; r < reads.reads.size(); ++r) states[reads.reads[r]].record = std::move(read->records[r]);
+    for (std::size_t r = 0; r < reads.reads.size(); ++r) {
+      KeyState& state = states.find(reads.reads[r])->second;
+      if (read->records[r]) state.record = &*read->records[r];
+      state.hits = read->counters[r];
+    }
   }
 
   StoreBatch writes;
+  writes.writes.reserve(n);  // KeyState::record may point into it: no reallocation
   std::vector<std::size_t> written;  // item index of each write
   for (std::size_t i = 0; i < n; ++i) {
     Item& item = items[i];
@@ -464,26 +474,27 @@ std::vector<LookupResult> Cache::Impl::exact_lookup_or_store(std::span<const Cac
     LookupResult& result = results[i];
     result.store_ns = read_ns;
     const CacheRequest& request = requests[i];
-    KeyState& state = states[item.key];
+    KeyState& state = *item.state;
     if (!read) {
       result.outcome = LookupOutcome::kError;
       result.error = read.status().message();
     } else if (state.record && detail::record_matches_exactly(*state.record, request)) {
-      if (auto entry = detail::entry_from_record(item.key, *state.record)) {
-        entry->hits += state.batch_hits++;
+      if (auto entry = detail::entry_from_record(item.key, *state.record, state.hits)) {
+        ++state.hits;
         result.outcome = LookupOutcome::kExactHit;
         result.entry = std::move(*entry);
-        writes.increments.push_back(FieldIncrement{item.key, std::string(detail::field::kHits)});
+        writes.increments.push_back(CounterIncrement{item.key, options.ttl});
         continue;
       }
     }
     if (!item.storable) continue;  // store() would refuse its attributes
-    Record record = detail::make_entry_record(request, responses[i], item.attributes, now_epoch_ms(), {}, {});
-    writes.writes.push_back(RecordWrite{item.key, record, options.ttl});
+    RecordWrite& write = writes.writes.emplace_back(RecordWrite{
+        item.key, detail::make_entry_record(request, responses[i], item.attributes, now_epoch_ms(), {}, {}),
+        options.ttl});
     written.push_back(i);
     if (read) {
-      state.record = std::move(record);
-      state.batch_hits = 0;
+      state.record = &write.fields;
+      state.hits = 0;
     }
   }
 
@@ -535,6 +546,10 @@ Expected<Cache::Impl::IdGroups> Cache::Impl::collect_ids(std::string_view model,
 
 Expected<std::uint64_t> Cache::Impl::invalidate(std::string_view model, const std::string& tenant_hex,
                                                 const Filter* filter, bool drop) {
+  // Queued hit increments go first: sent after the deletes, they would leave counters of
+  // deleted entries behind (on Redis, counters are keys of their own).
+  StoreBatch flush;
+  if (auto flushed = execute(flush); !flushed) return flushed.status().with_context("cache invalidate");
   auto collected = collect_ids(model, tenant_hex);
   if (!collected) return collected.status().with_context("cache invalidate");
   IdGroups& groups = *collected;

@@ -154,26 +154,28 @@ std::string tenant_hex(std::string_view tenant) {
   return out;
 }
 
-std::string entry_id(std::string_view tenant, std::string_view canonical) {
-  std::string framed;
-  framed.reserve(tenant.size() + canonical.size() + 8);
+void append_entry_id(std::string& out, std::string_view tenant, std::string_view canonical) {
+  // The framed input, in a buffer reused by the thread: a key is built per request.
+  thread_local std::string framed;
+  framed.clear();
   append_u64(framed, tenant.size());
   framed.append(tenant);
   framed.append(canonical);
-  return tenant_hex(tenant) + ":" + to_hex(hash128(framed, kEntrySeed));
+  const Hash128 id = hash128(framed, kEntrySeed);
+  out.reserve(out.size() + 49);
+  append_hex(out, hash128(tenant, kTenantSeed).high);
+  out.push_back(':');
+  append_hex(out, id.high);
+  append_hex(out, id.low);
 }
 
-std::string_view entry_id_tenant(std::string_view id) { return id.substr(0, 16); }
+std::string entry_id(std::string_view tenant, std::string_view canonical) {
+  std::string out;
+  append_entry_id(out, tenant, canonical);
+  return out;
+}
 
 std::string tenant_id_prefix(std::string_view tenant_hex_digits) { return std::string(tenant_hex_digits) + ":"; }
-
-const std::vector<std::string>& entry_fields() {
-  static const std::vector<std::string> fields = {
-      std::string(field::kCanonical), std::string(field::kText),    std::string(field::kResponse),
-      std::string(field::kModel),     std::string(field::kTenant),  std::string(field::kCreated),
-      std::string(field::kHits),      std::string(field::kAttributes)};
-  return fields;
-}
 
 Record make_entry_record(const CacheRequest& request, std::string_view response, std::string_view attributes_json,
                          std::int64_t created_ms, std::span<const float> vector, std::string_view identity) {
@@ -185,7 +187,6 @@ Record make_entry_record(const CacheRequest& request, std::string_view response,
   record.emplace_back(field::kModel, request.model);
   record.emplace_back(field::kTenant, request.tenant);
   record.emplace_back(field::kCreated, std::to_string(created_ms));
-  record.emplace_back(field::kHits, "0");
   if (!attributes_json.empty()) record.emplace_back(field::kAttributes, attributes_json);
   if (!vector.empty()) {
     record.emplace_back(field::kVector, encode_vector(vector));
@@ -194,14 +195,13 @@ Record make_entry_record(const CacheRequest& request, std::string_view response,
   return record;
 }
 
-std::optional<CacheEntry> entry_from_record(std::string_view key, const Record& record) {
+std::optional<CacheEntry> entry_from_record(std::string_view key, const Record& record, std::int64_t hits) {
   const std::string* canonical = find_field(record, field::kCanonical);
   const std::string* response = find_field(record, field::kResponse);
   const std::string* model = find_field(record, field::kModel);
   const std::string* tenant = find_field(record, field::kTenant);
   const auto created = parse_int(find_field(record, field::kCreated));
-  const auto hits = parse_int(find_field(record, field::kHits));
-  if (!canonical || !response || !model || !tenant || !created || !hits) return std::nullopt;
+  if (!canonical || !response || !model || !tenant || !created) return std::nullopt;
   CacheEntry entry;
   entry.key = std::string(key);
   entry.model = *model;
@@ -211,7 +211,7 @@ std::optional<CacheEntry> entry_from_record(std::string_view key, const Record& 
   entry.response = *response;
   if (const std::string* attributes = find_field(record, field::kAttributes)) entry.attributes_json = *attributes;
   entry.created_ms = *created;
-  entry.hits = *hits;
+  entry.hits = hits;
   return entry;
 }
 

@@ -37,16 +37,15 @@ std::string tenant_hex(std::string_view tenant);
 // An entry's id inside its namespace: "TENANT16HEX:ID32HEX", ID = hash(tenant, canonical).
 // It is also the entry's id in the namespace's vector set.
 std::string entry_id(std::string_view tenant, std::string_view canonical);
+// Appends entry_id(tenant, canonical) to `out` (a key being built) without temporaries.
+void append_entry_id(std::string& out, std::string_view tenant, std::string_view canonical);
 // The id prefix shared by one tenant's entries, "TENANT16HEX:": the hard pre-filter of a
 // semantic search (SearchOptions::id_prefix, a byte compare per visited node).
 std::string tenant_id_prefix(std::string_view tenant_hex_digits);
-// Every record field a lookup needs (all but the vector and its identity): the read_fields of
-// lookup reads, so a hit does not carry the vector's bytes back.
-const std::vector<std::string>& entry_fields();
-
 // Record fields (short names keep records small):
-//   q canonical  x text  r response  m model  t tenant  c created ms  h hits  a attributes
+//   q canonical  x text  r response  m model  t tenant  c created ms  a attributes
 //   v vector (dim float32, little-endian)  e embedder / vector identity
+// The hit count is the record's store counter (CounterIncrement), not a field.
 namespace field {
 inline constexpr std::string_view kCanonical = "q";
 inline constexpr std::string_view kText = "x";
@@ -54,17 +53,17 @@ inline constexpr std::string_view kResponse = "r";
 inline constexpr std::string_view kModel = "m";
 inline constexpr std::string_view kTenant = "t";
 inline constexpr std::string_view kCreated = "c";
-inline constexpr std::string_view kHits = "h";
 inline constexpr std::string_view kAttributes = "a";
 inline constexpr std::string_view kVector = "v";
 inline constexpr std::string_view kIdentity = "e";
 }  // namespace field
 
-// The record of a new entry (h = 0). `vector` empty: an exact-only entry (no v, no e).
+// The record of a new entry. `vector` empty: an exact-only entry (no v, no e).
 Record make_entry_record(const CacheRequest& request, std::string_view response, std::string_view attributes_json,
                          std::int64_t created_ms, std::span<const float> vector, std::string_view identity);
-// The entry held by a record; nullopt when a required field is missing or malformed.
-std::optional<CacheEntry> entry_from_record(std::string_view key, const Record& record);
+// The entry held by a record with its store counter (the hits); nullopt when a required field
+// is missing or malformed.
+std::optional<CacheEntry> entry_from_record(std::string_view key, const Record& record, std::int64_t hits);
 // True when the record answers exactly this tenant and model (and, for exact hits, canonical).
 bool record_matches(const Record& record, std::string_view tenant, std::string_view model);
 bool record_matches_exactly(const Record& record, const CacheRequest& request);

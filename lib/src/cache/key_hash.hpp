@@ -6,7 +6,9 @@
 // an option; a cryptographic hash would be slower for no gain (the keys are not secrets and
 // an exact hit still compares the canonical request byte for byte).
 
+#include <bit>
 #include <cstddef>
+#include <cstring>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -33,7 +35,11 @@ inline std::uint64_t fmix64(std::uint64_t k) {
 
 inline std::uint64_t load_le64(const unsigned char* p) {
   std::uint64_t v = 0;
-  for (int i = 7; i >= 0; --i) v = (v << 8) | p[i];
+  if constexpr (std::endian::native == std::endian::little) {
+    std::memcpy(&v, p, sizeof v);  // one load; the loop below is the same value on any machine
+  } else {
+    for (int i = 7; i >= 0; --i) v = (v << 8) | p[i];
+  }
   return v;
 }
 
@@ -82,7 +88,12 @@ inline Hash128 hash128(std::string_view data, std::uint64_t seed = 0) {
 // `digits` lowercase hex digits of the low bits of `value` (most significant first).
 inline void append_hex(std::string& out, std::uint64_t value, int digits = 16) {
   static constexpr char kHex[] = "0123456789abcdef";
-  for (int i = digits - 1; i >= 0; --i) out.push_back(kHex[(value >> (4 * i)) & 0xf]);
+  char text[16];
+  for (int i = digits - 1; i >= 0; --i) {
+    text[i] = kHex[value & 0xf];
+    value >>= 4;
+  }
+  out.append(text, static_cast<std::size_t>(digits));
 }
 
 inline std::string to_hex(const Hash128& hash) {

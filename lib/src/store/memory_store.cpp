@@ -1,12 +1,10 @@
 // MemoryStore: records and logs in this process, with the semantics of the Redis store.
 //
-// One keyspace, as in Redis: a key holds either a record (a hash) or a log (a stream). A
-// record write replaces whatever the key held (Redis: DEL + HSET); appending to a record, or
+// One keyspace, as in Redis: a key holds either a record or a log (a stream). A record write
+// replaces whatever the key held and resets the record's counter; appending to a record, or
 // reading or incrementing a log, fails the batch with bad_input "WRONGTYPE", as Redis would.
-// A write with no fields leaves the key absent (Redis has no empty hashes). Increments follow
-// HINCRBY: a missing field of an existing record starts at 0; a value that is not a decimal
-// int64, or a result that would overflow, fails the batch with bad_input (the mutations
-// before it in the batch stay applied, as on Redis).
+// A write with no fields leaves the key absent. An increment of a missing record does nothing
+// (the Redis store may leave a stray counter there, which no read ever sees: same results).
 //
 // Locking: 16 shards chosen by the key's hash, each a mutex over its map and its LRU list, so
 // threads touching different keys rarely contend. Each operation of a batch takes only its
@@ -115,6 +113,7 @@ struct LruNode {
 
 struct Entry {
   Record record;                     // records only
+  std::int64_t counter = 0;          // records only
   std::unique_ptr<Log> log;          // non-null: the key holds a log
   std::int64_t expires_at_ms = 0;    // 0: never
   std::size_t bytes = 0;             // records: key + fields + values
@@ -302,7 +301,7 @@ class MemoryStore final : public Store {
   Status apply(const StoreBatch& batch, StoreBatchResult& result) {
     const std::int64_t now = now_ms();
     for (const RecordWrite& write : batch.writes) apply_write(write, now);
-    for (const FieldIncrement& increment : batch.increments) {
+    for (const CounterIncrement& increment : batch.increments) {
       if (Status st = apply_increment(increment, now); !st) return st;
     }
     for (const std::string& key : batch.deletes) {
@@ -320,29 +319,20 @@ class MemoryStore final : public Store {
       result.appended_ids.push_back(std::move(*id));
     }
     result.records.reserve(batch.reads.size());
+    result.counters.reserve(batch.reads.size());
     for (const std::string& key : batch.reads) {
       Shard& shard = shard_for(key);
       std::lock_guard lock(shard.mutex);
       auto it = find_live(shard, key, now);
       if (it == shard.entries.end()) {
         result.records.emplace_back();
+        result.counters.push_back(0);
         continue;
       }
       if (it->second.log) return wrong_type(key, "log", "record");
       touch(shard, it->second);
-      if (batch.read_fields.empty()) {
-        result.records.emplace_back(it->second.record);
-        continue;
-      }
-      Record some;
-      for (const std::string& field : batch.read_fields) {
-        if (const std::string* value = find_field(it->second.record, field)) some.emplace_back(field, *value);
-      }
-      if (some.empty()) {
-        result.records.emplace_back();
-      } else {
-        result.records.emplace_back(std::move(some));
-      }
+      result.records.emplace_back(it->second.record);
+      result.counters.push_back(it->second.counter);
     }
     return Status::ok();
   }
@@ -376,38 +366,19 @@ class MemoryStore final : public Store {
     if (++shard.writes_since_sweep >= std::max(kMinSweepWrites, shard.entries.size())) sweep(shard, now);
   }
 
-  Status apply_increment(const FieldIncrement& increment, std::int64_t now) {
+  Status apply_increment(const CounterIncrement& increment, std::int64_t now) {
     Shard& shard = shard_for(increment.key);
     std::lock_guard lock(shard.mutex);
     auto it = find_live(shard, increment.key, now);
     if (it == shard.entries.end()) return Status::ok();  // never recreate a missing record
     Entry& entry = it->second;
-    if (entry.log) return wrong_type(increment.key, "log", "record");
+    if (entry.log) return Status::ok();  // a log has no counter (on Redis: a stray counter key)
     touch(shard, entry);
-    auto field = std::find_if(entry.record.begin(), entry.record.end(),
-                              [&](const auto& kv) { return kv.first == increment.field; });
-    if (field == entry.record.end()) {
-      entry.record.emplace_back(increment.field, "1");
-      entry.bytes += increment.field.size() + 1;
-      record_bytes_.fetch_add(increment.field.size() + 1, std::memory_order_relaxed);
-      return Status::ok();
+    if (entry.counter == std::numeric_limits<std::int64_t>::max()) {
+      return Status::bad_input("memory store: increment of the counter of '" + printable(increment.key) +
+                               "' would overflow");
     }
-    std::string& text = field->second;
-    std::int64_t value = 0;
-    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (text.empty() || ec != std::errc() || end != text.data() + text.size()) {
-      return Status::bad_input("memory store: increment of field '" + printable(increment.field) + "' of '" +
-                               printable(increment.key) + "': value is not an integer");
-    }
-    if (value == std::numeric_limits<std::int64_t>::max()) {
-      return Status::bad_input("memory store: increment of field '" + printable(increment.field) + "' of '" +
-                               printable(increment.key) + "' would overflow");
-    }
-    const std::size_t old_size = text.size();
-    text = std::to_string(value + 1);
-    entry.bytes = entry.bytes - old_size + text.size();
-    record_bytes_.fetch_add(text.size(), std::memory_order_relaxed);
-    record_bytes_.fetch_sub(old_size, std::memory_order_relaxed);
+    ++entry.counter;
     return Status::ok();
   }
 

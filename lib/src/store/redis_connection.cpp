@@ -6,8 +6,10 @@
 // writes the whole output buffer before reading, which cannot deadlock because Redis buffers
 // the replies of a normal client without limit; callers keep batches to a few MB.
 //
-// Commands only ever go out through redisAppendCommandArgv with explicit lengths, never
-// through a format string, so ids and vectors may hold any bytes, NUL included.
+// Commands are formatted here as RESP with explicit lengths (never through a format string, so
+// ids and vectors may hold any bytes, NUL included), all of a pipeline into one reused buffer
+// sent at the first read: hiredis's own redisAppendCommandArgv builds each argument with
+// allocating sds calls, which showed up as a tenth of the replay's client time.
 //
 // Errors. hiredis reports I/O failures through c->err/c->errstr and leaves the context
 // unusable, so the first one frees the context and records the message; every later call
@@ -15,11 +17,12 @@
 // is reworded as a timeout. Error replies from Redis are data (Reply::kError), because in a
 // pipeline one failing command must not hide the replies of the others.
 //
-// SIGPIPE. hiredis 0.14 writes with write(2), so a write to a server that has gone away
-// raises SIGPIPE, whose default action kills the process. A library must not change the
-// process-wide disposition, so SIGPIPE is blocked on the calling thread around each flush
-// and a pending one is consumed before the mask is restored (the usual trick where
-// MSG_NOSIGNAL is not available). The flush then fails with EPIPE like any other I/O error.
+// Writing. The formatted commands go to the socket with send(MSG_NOSIGNAL), not through
+// hiredis, which would copy them into its output buffer (freed and regrown every pipeline)
+// and write them with write(2): a write to a server that has gone away would raise SIGPIPE,
+// whose default action kills the process, and a library must not change the process-wide
+// disposition. hiredis only reads. The socket is blocking with SO_SNDTIMEO, so a stalled
+// server makes send() fail with EAGAIN after the command timeout, reported as a timeout.
 //
 // Passwords never reach a message: the URL is always the redacted form, and a server error
 // that happens to quote the password has it replaced by "***".
@@ -27,12 +30,15 @@
 #include "store/redis_connection.hpp"
 
 #include <hiredis/hiredis.h>
-#include <pthread.h>
-#include <signal.h>
+
+#include <charconv>
 #include <sys/time.h>
 
 #include <cctype>
+#include <sys/socket.h>
+
 #include <cerrno>
+#include <cstring>
 #include <ctime>
 #include <utility>
 
@@ -47,43 +53,6 @@ timeval to_timeval(std::chrono::milliseconds ms) {
   }
   return tv;
 }
-
-// Blocks SIGPIPE on this thread for its lifetime and swallows one raised meanwhile.
-class SigpipeGuard {
- public:
-  SigpipeGuard() {
-    sigemptyset(&pipe_set_);
-    sigaddset(&pipe_set_, SIGPIPE);
-    sigset_t pending;
-    sigemptyset(&pending);
-    sigpending(&pending);
-    was_pending_ = sigismember(&pending, SIGPIPE) == 1;
-    pthread_sigmask(SIG_BLOCK, &pipe_set_, &old_mask_);
-    was_blocked_ = sigismember(&old_mask_, SIGPIPE) == 1;
-  }
-  ~SigpipeGuard() {
-    if (was_blocked_) return;
-    if (!was_pending_) {
-      sigset_t pending;
-      sigemptyset(&pending);
-      sigpending(&pending);
-      if (sigismember(&pending, SIGPIPE) == 1) {
-        const timespec no_wait{0, 0};
-        while (sigtimedwait(&pipe_set_, nullptr, &no_wait) == -1 && errno == EINTR) {
-        }
-      }
-    }
-    pthread_sigmask(SIG_SETMASK, &old_mask_, nullptr);
-  }
-  SigpipeGuard(const SigpipeGuard&) = delete;
-  SigpipeGuard& operator=(const SigpipeGuard&) = delete;
-
- private:
-  sigset_t pipe_set_;
-  sigset_t old_mask_;
-  bool was_pending_ = false;
-  bool was_blocked_ = false;
-};
 
 Reply convert(const redisReply& r) {
   Reply out;
@@ -170,6 +139,9 @@ Expected<RedisConnection> RedisConnection::connect(const RedisUrl& url, const Co
   if (redisSetTimeout(context.get(), to_timeval(options.command_timeout)) != REDIS_OK) {
     return Status::unavailable(where + ": cannot set the command timeout: " + lower_first(context->errstr));
   }
+  // Keep the reply buffer between pipelines: by default hiredis frees it whenever it empties
+  // with more than 16 KB allocated, so every large batch would allocate it again.
+  context->reader->maxbuf = 0;
   RedisConnection connection(std::move(context), url, options);
   Status st = connection.handshake();
   if (!st) return st;
@@ -210,6 +182,26 @@ Status RedisConnection::broken_status() const {
   return Status::unavailable(broken_reason_);
 }
 
+Status RedisConnection::send_unsent() {
+  std::size_t sent = 0;
+  while (sent < unsent_commands_.size()) {
+    const ssize_t n = ::send(context_->fd, unsent_commands_.data() + sent, unsent_commands_.size() - sent, MSG_NOSIGNAL);
+    if (n >= 0) {
+      sent += static_cast<std::size_t>(n);
+      continue;
+    }
+    if (errno == EINTR) continue;
+    const int error_number = errno;
+    if (error_number == EAGAIN || error_number == EWOULDBLOCK) {
+      return broken("timed out after " + std::to_string(options_.command_timeout.count()) +
+                    " ms (command timeout) sending commands");
+    }
+    return broken("connection lost (" + lower_first(std::strerror(error_number)) + ")");
+  }
+  unsent_commands_.clear();
+  return Status::ok();
+}
+
 Status RedisConnection::fail_io(int error_number) {
   std::string reason;
   if (!context_) {
@@ -223,10 +215,15 @@ Status RedisConnection::fail_io(int error_number) {
   } else {
     reason = lower_first(context_->errstr[0] != '\0' ? context_->errstr : "I/O error");
   }
+  return broken(reason);
+}
+
+Status RedisConnection::broken(const std::string& reason) {
   broken_reason_ = redacted_url_ + ": " + reason;
   context_.reset();
   pending_replies_ = 0;
   unsent_ = false;
+  unsent_commands_.clear();
   return Status::unavailable(broken_reason_);
 }
 
@@ -237,15 +234,19 @@ Status RedisConnection::append(std::initializer_list<std::string_view> args) {
 Status RedisConnection::append(std::span<const std::string_view> args) {
   if (!context_ || broken()) return broken_status();
   if (args.empty()) return Status::internal("RedisConnection::append: empty command");
-  argv_.clear();
-  argv_lengths_.clear();
+  // RESP, formatted here into one buffer per pipeline: *N, then $len and the bytes per argument.
+  auto append_header = [this](char kind, std::size_t number) {
+    char digits[24];
+    const auto end = std::to_chars(digits, digits + sizeof digits, number).ptr;
+    unsent_commands_.push_back(kind);
+    unsent_commands_.append(digits, end);
+    unsent_commands_.append("\r\n");
+  };
+  append_header('*', args.size());
   for (std::string_view arg : args) {
-    argv_.push_back(arg.data() != nullptr ? arg.data() : "");
-    argv_lengths_.push_back(arg.size());
-  }
-  if (redisAppendCommandArgv(context_.get(), static_cast<int>(argv_.size()), argv_.data(), argv_lengths_.data()) !=
-      REDIS_OK) {
-    return fail_io(errno);
+    append_header('$', arg.size());
+    unsent_commands_.append(arg);
+    unsent_commands_.append("\r\n");
   }
   ++pending_replies_;
   unsent_ = true;
@@ -258,21 +259,11 @@ Expected<Reply> RedisConnection::read_reply() {
   if (unsent_) {
     ++round_trips_;
     unsent_ = false;
+    if (Status st = send_unsent(); !st) return st;
   }
   void* raw = nullptr;
-  int rc;
-  int error_number;
-  // Only a write can raise SIGPIPE, and hiredis writes only while its output buffer holds
-  // appended commands; blocking the signal costs syscalls, so replies that are merely read
-  // (all but the first of a pipeline) skip the guard.
-  if (sdslen(context_->obuf) > 0) {
-    SigpipeGuard guard;
-    rc = redisGetReply(context_.get(), &raw);
-    error_number = errno;
-  } else {
-    rc = redisGetReply(context_.get(), &raw);
-    error_number = errno;
-  }
+  const int rc = redisGetReply(context_.get(), &raw);
+  const int error_number = errno;
   if (rc != REDIS_OK || raw == nullptr) {
     if (raw != nullptr) freeReplyObject(raw);
     return fail_io(error_number);

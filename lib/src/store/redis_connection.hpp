@@ -99,6 +99,8 @@ class RedisConnection {
   RedisConnection(std::unique_ptr<redisContext, ContextDeleter> context, RedisUrl url, ConnectOptions options);
   Status handshake();
   Status fail_io(int error_number);  // errno as the failed call left it
+  Status send_unsent();              // writes unsent_commands_ to the socket
+  Status broken(const std::string& reason);  // closes the connection for good with this reason
   Status broken_status() const;
 
   std::unique_ptr<redisContext, ContextDeleter> context_;
@@ -109,8 +111,8 @@ class RedisConnection {
   std::size_t pending_replies_ = 0;
   bool unsent_ = false;        // appended commands not yet written
   std::uint64_t round_trips_ = 0;
-  std::vector<const char*> argv_;
-  std::vector<std::size_t> argv_lengths_;
+  std::string unsent_commands_;  // the RESP of the appended commands, handed to hiredis at the first read
+
 };
 
 }  // namespace semcache::detail
