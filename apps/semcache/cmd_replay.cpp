@@ -124,7 +124,7 @@ void print_table(const ReplayResult& r, const ReplayOptions& o) {
     }
     fmt::print("\nno price for {} (hits on them save tokens but no money here; --prices FILE adds them)\n", models);
   }
-  if (o.pace == Pace::kMax && o.concurrency == 1 && o.mode == CacheMode::kExact) {
+  if (replays_in_batches(o)) {
     fmt::print("\nexact mode pipelines {} requests per batch; a request's lookup latency is its batch's time\n",
                o.batch_size);
   }
@@ -214,11 +214,13 @@ void add_replay_command(CLI::App& app, Command& run) {
   replay->add_option("--speed", o.speed, "With --pace recorded: replay this many times faster than the log")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
-  replay->add_option("--concurrency", o.concurrency, "Worker threads sending requests")
+  replay->add_option("--concurrency", o.concurrency,
+                     "Worker threads sending requests (exact mode at pace max: each owns a share of the keys, so "
+                     "the outcomes stay those of log order; 2 keeps a 2-core machine busy while one waits for Redis)")
       ->capture_default_str()
       ->check(CLI::Range(std::size_t{1}, std::size_t{1024}));
   replay->add_option("--batch", o.batch_size,
-                     "Exact mode, pace max, one worker: requests per pipelined round trip (outcomes stay those of "
+                     "Exact mode, pace max: requests per pipelined round trip and worker (outcomes stay those of "
                      "log order)")
       ->capture_default_str()
       ->check(CLI::Range(std::size_t{1}, std::size_t{100000}));

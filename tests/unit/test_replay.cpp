@@ -10,6 +10,7 @@
 #include <fstream>
 #include <optional>
 #include <set>
+#include <algorithm>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -149,6 +150,21 @@ TEST_CASE("replay: the pipelined exact path decides exactly like per-request loo
   CHECK(a.runs[0].cost_saved_usd == Approx(b.runs[0].cost_saved_usd));
   // Line by line, the same outcome and the same source line.
   CHECK(read_file(batched.decisions_path) == read_file(single.decisions_path));
+
+  // Three workers, each owning a share of the keys: the same decisions (in another order).
+  ReplayOptions routed = batched;
+  routed.concurrency = 3;
+  routed.decisions_path = dir.path("routed.jsonl");
+  const ReplayResult c = replay_ok(log, routed);
+  CHECK(c.runs[0].exact_hits == b.runs[0].exact_hits);
+  auto sorted_lines = [](const std::string& text) {
+    std::vector<std::string> lines;
+    std::istringstream in(text);
+    for (std::string line; std::getline(in, line);) lines.push_back(line);
+    std::sort(lines.begin(), lines.end());
+    return lines;
+  };
+  CHECK(sorted_lines(read_file(routed.decisions_path)) == sorted_lines(read_file(single.decisions_path)));
 }
 
 TEST_CASE("replay: each threshold replays as if run alone", "[replay]") {

@@ -49,7 +49,7 @@ struct ReplayOptions {
   Pace pace = Pace::kMax;
   double speed = 1.0;                   // kRecorded: divides the log's inter-arrival times
   std::size_t concurrency = 1;          // workers
-  std::size_t batch_size = 256;         // kMax, exact mode, one worker: requests per pipeline
+  std::size_t batch_size = 256;         // pace max, exact mode: requests per pipelined batch
   std::chrono::milliseconds ttl{0};     // entry TTL; 0: none
   std::size_t ef = 32;
   std::size_t candidates = 4;
@@ -62,6 +62,11 @@ struct ReplayOptions {
   std::size_t timeline_points = 100;    // hit rate over the replay, in this many windows
   std::string decisions_path;           // non-empty: write one JSON line per decision (tests)
 };
+
+// Pace max in exact mode replays in pipelined batches (Cache::lookup_or_store): each worker
+// owns the requests of its share of the keys, in log order, so outcomes are exactly those of
+// one request at a time.
+bool replays_in_batches(const ReplayOptions& options);
 
 struct TimelinePoint {
   std::uint64_t requests = 0;           // requests replayed at the end of the window

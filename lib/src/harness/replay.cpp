@@ -13,10 +13,14 @@
 // record) rather than held in memory.
 //
 // Two ways to execute a request:
-//  - pace max, one worker, exact mode: the worker takes batch_size items at once and calls
+//  - pace max, exact mode: a worker takes batch_size items at once and calls
 //    Cache::lookup_or_store, whose outcomes are exactly those of the sequential calls while the
 //    whole batch costs one or two round trips. Each request's lookup latency is its batch's
-//    time (what a caller batching like this would wait); the result's params say so.
+//    time (what a caller batching like this would wait); the result's params say so. With
+//    several workers each has its own queue and the reader routes a request by its exact key
+//    (model, tenant, canonical request): an exact outcome depends only on the earlier requests
+//    of the same key, which all reach the same worker in log order, so the outcomes stay those
+//    of the sequential calls while one worker computes as another waits for Redis.
 //  - otherwise: lookup(), then store() on a miss or an error (as lookup_or_store does). Under
 //    recorded pacing a worker sleeps until the item's intended start and measures from that
 //    start, so a worker that is late (a stall in front of it) reports the wait as latency.
@@ -152,6 +156,40 @@ class ItemQueue {
   bool aborted_ = false;
 };
 
+// Where the reader puts items: one queue that every worker takes from, or (by_key) one queue
+// per worker, the item's queue chosen by a hash of its exact key, so that all the requests of
+// one key go to one worker in log order.
+class ItemRouter {
+ public:
+  ItemRouter(std::size_t workers, std::size_t capacity, bool by_key) : by_key_(by_key) {
+    for (std::size_t w = 0; w < (by_key ? workers : 1); ++w) queues_.push_back(std::make_unique<ItemQueue>(capacity));
+  }
+
+  ItemQueue& queue_of(std::size_t worker) { return *queues_[by_key_ ? worker : 0]; }
+
+  bool push(Item item) {
+    std::size_t at = 0;
+    if (by_key_ && queues_.size() > 1) {
+      const std::hash<std::string_view> hash;
+      std::size_t h = hash(item.model());
+      h = h * 31 + hash(item.record.tenant);
+      h = h * 31 + hash(item.canonical);
+      at = h % queues_.size();
+    }
+    return queues_[at]->push(std::move(item));
+  }
+  void close() {
+    for (auto& queue : queues_) queue->close();
+  }
+  void abort() {
+    for (auto& queue : queues_) queue->abort();
+  }
+
+ private:
+  bool by_key_;
+  std::vector<std::unique_ptr<ItemQueue>> queues_;
+};
+
 // The decisions file: one JSON line per request, written by every worker under one lock from
 // per-worker buffers.
 class DecisionLog {
@@ -239,13 +277,14 @@ Origin parse_origin(simdjson::dom::parser& parser, const std::string& attributes
 
 class Worker {
  public:
-  Worker(RunContext& context, ItemQueue& queue) : context_(context), queue_(queue) {
+  Worker(RunContext& context, ItemQueue& queue, ItemRouter& router)
+      : context_(context), queue_(queue), router_(router) {
     tally_.windows.resize(context.options->timeline_points + 1);
   }
 
   void run() {
     const ReplayOptions& o = *context_.options;
-    const bool batched = o.pace == Pace::kMax && o.concurrency == 1 && o.mode == CacheMode::kExact;
+    const bool batched = replays_in_batches(o);
     std::vector<Item> items;
     while (queue_.pop(items, batched ? o.batch_size : 1)) {
       if (batched) {
@@ -260,7 +299,7 @@ class Worker {
     if (!failed_.is_ok()) {
       std::lock_guard lock(context_.failure_mutex);
       if (context_.failure.is_ok()) context_.failure = failed_;
-      queue_.abort();
+      router_.abort();
     }
   }
 
@@ -388,6 +427,7 @@ class Worker {
 
   RunContext& context_;
   ItemQueue& queue_;
+  ItemRouter& router_;
   Tally tally_;
   simdjson::dom::parser parser_;
   std::string decisions_;
@@ -627,18 +667,18 @@ class Replayer {
     context.window_size = std::max<std::uint64_t>(1, (total_requests_ + o.timeline_points - 1) / o.timeline_points);
     context.decisions = decisions_.get();
 
-    const bool batched = o.pace == Pace::kMax && o.concurrency == 1 && o.mode == CacheMode::kExact;
-    ItemQueue queue(batched ? 2 * o.batch_size : std::max<std::size_t>(64, 8 * o.concurrency));
+    const bool batched = replays_in_batches(o);
+    ItemRouter router(o.concurrency, batched ? 2 * o.batch_size : std::max<std::size_t>(64, 8 * o.concurrency), batched);
     std::vector<std::unique_ptr<Worker>> workers;
     std::vector<std::thread> threads;
     for (std::size_t w = 0; w < o.concurrency; ++w) {
-      workers.push_back(std::make_unique<Worker>(context, queue));
+      workers.push_back(std::make_unique<Worker>(context, router.queue_of(w), router));
       threads.emplace_back([worker = workers.back().get()] { worker->run(); });
     }
 
     const auto start = Clock::now();
-    Status read_status = feed(queue, context, index, start);
-    queue.close();
+    Status read_status = feed(router, context, index, start);
+    router.close();
     for (std::thread& thread : threads) thread.join();
     ReplayFigures figures = merge(workers, **cache, o.thresholds[index]);
     figures.seconds = std::chrono::duration<double>(Clock::now() - start).count();
@@ -667,7 +707,7 @@ class Replayer {
 
   // The reader's side of a run: records in log order into the queue, until the end, the
   // limit, bad input, or the workers giving up.
-  Status feed(ItemQueue& queue, RunContext& context, std::size_t run_index, Clock::time_point start) {
+  Status feed(ItemRouter& queue, RunContext& context, std::size_t run_index, Clock::time_point start) {
     auto opened = PromptLogReader::open(path_, options_.log);
     if (!opened) return opened.status();
     PromptLogReader& reader = **opened;
@@ -796,6 +836,10 @@ class Replayer {
 Expected<ReplayResult> run_replay(const std::string& log_path, const ReplayOptions& options,
                                   const std::function<void(const ReplayProgress&)>& progress) {
   return Replayer(log_path, options, progress).run();
+}
+
+bool replays_in_batches(const ReplayOptions& options) {
+  return options.pace == Pace::kMax && options.mode == CacheMode::kExact;
 }
 
 }  // namespace semcache

@@ -110,7 +110,7 @@ std::string replay_result_json(const ReplayResult& result, const ReplayOptions& 
   out.key("kind").value("replay");
   out.key("tool").value("semcache");
   out.key("semcache_version").value(version());
-  const bool batched = options.pace == Pace::kMax && options.concurrency == 1 && options.mode == CacheMode::kExact;
+  const bool batched = replays_in_batches(options);
   out.key("params").begin_object();
   out.key("log").value(result.log_path);
   out.key("store").value(result.store);

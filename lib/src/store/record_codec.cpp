@@ -10,7 +10,9 @@ namespace {
 constexpr unsigned char kMarker = 0xB1;
 
 void append_u32(std::string& out, std::size_t value) {
-  for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>((value >> (8 * i)) & 0xff));
+  const char bytes[4] = {static_cast<char>(value & 0xff), static_cast<char>((value >> 8) & 0xff),
+                         static_cast<char>((value >> 16) & 0xff), static_cast<char>((value >> 24) & 0xff)};
+  out.append(bytes, 4);
 }
 
 bool read_u32(std::string_view& in, std::uint32_t& out) {

@@ -235,18 +235,22 @@ Status RedisConnection::append(std::span<const std::string_view> args) {
   if (!context_ || broken()) return broken_status();
   if (args.empty()) return Status::internal("RedisConnection::append: empty command");
   // RESP, formatted here into one buffer per pipeline: *N, then $len and the bytes per argument.
+  std::size_t size = 16;
+  for (std::string_view arg : args) size += arg.size() + 16;
+  unsent_commands_.reserve(unsent_commands_.size() + size);
   auto append_header = [this](char kind, std::size_t number) {
-    char digits[24];
-    const auto end = std::to_chars(digits, digits + sizeof digits, number).ptr;
-    unsent_commands_.push_back(kind);
-    unsent_commands_.append(digits, end);
-    unsent_commands_.append("\r\n");
+    char text[24];
+    text[0] = kind;
+    char* end = std::to_chars(text + 1, text + sizeof text - 2, number).ptr;
+    *end++ = '\r';
+    *end++ = '\n';
+    unsent_commands_.append(text, end);
   };
   append_header('*', args.size());
   for (std::string_view arg : args) {
     append_header('$', arg.size());
     unsent_commands_.append(arg);
-    unsent_commands_.append("\r\n");
+    unsent_commands_.append("\r\n", 2);
   }
   ++pending_replies_;
   unsent_ = true;
