@@ -16,6 +16,7 @@
 
 #include "io/prompt_log_detail.hpp"
 #include "semcache/prompt_log.hpp"
+#include "temp_dir.hpp"
 
 using semcache::ChatMessage;
 using semcache::ErrorCode;
@@ -25,31 +26,7 @@ using semcache::PromptRecord;
 
 namespace {
 
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "semcache-prompt-log-XXXXXX").string();
-    REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  std::string write(const std::string& name, const std::string& content) const {
-    const std::string path = (path_ / name).string();
-    std::ofstream out(path, std::ios::binary | std::ios::trunc);
-    out.write(content.data(), static_cast<std::streamsize>(content.size()));
-    REQUIRE(out.good());
-    return path;
-  }
-
- private:
-  std::filesystem::path path_;
-};
+using semcache::testing::TempDir;
 
 std::unique_ptr<PromptLogReader> open_log(const std::string& path, const PromptLogOptions& options = {}) {
   auto reader = PromptLogReader::open(path, options);

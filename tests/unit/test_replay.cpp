@@ -23,30 +23,13 @@
 #include "semcache/prompt_generator.hpp"
 #include "semcache/prompt_log.hpp"
 #include "semcache/replay.hpp"
+#include "temp_dir.hpp"
 
 using namespace semcache;
 
 namespace {
 
-// A file in a fresh temporary directory, removed with the object.
-class TempDir {
- public:
-  TempDir() {
-    char dir_template[] = "/tmp/semcache-replay-test-XXXXXX";
-    REQUIRE(::mkdtemp(dir_template) != nullptr);
-    dir_ = dir_template;
-  }
-  ~TempDir() { std::filesystem::remove_all(dir_); }
-  std::string path(const std::string& name) const { return dir_ + "/" + name; }
-  std::string write(const std::string& name, const std::string& text) const {
-    std::ofstream out(path(name), std::ios::binary);
-    out << text;
-    return path(name);
-  }
-
- private:
-  std::string dir_;
-};
+using testing::TempDir;
 
 std::string generated_log(const TempDir& dir, std::size_t n, std::size_t groups, std::uint64_t seed) {
   GeneratePromptsOptions options;

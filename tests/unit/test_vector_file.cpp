@@ -19,6 +19,7 @@
 
 #include "io/vector_file_detail.hpp"
 #include "semcache/vector_file.hpp"
+#include "temp_dir.hpp"
 
 using semcache::ErrorCode;
 using semcache::FloatMatrix;
@@ -30,25 +31,7 @@ using semcache::VectorRecord;
 
 namespace {
 
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "semcache-vector-file-XXXXXX").string();
-    REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  std::filesystem::path path_;
-};
+using semcache::testing::TempDir;
 
 void write_bytes(const std::string& path, const std::string& bytes) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
@@ -138,7 +121,7 @@ TEST_CASE("vector_file: format names round-trip", "[io]") {
 
 TEST_CASE("vector_file: fvecs write/read round-trip", "[io]") {
   TempDir dir;
-  const std::string path = dir.file("base.fvecs");
+  const std::string path = dir.path("base.fvecs");
   const FloatMatrix m = random_matrix(37, 19, 42);
   REQUIRE(semcache::write_fvecs(path, m).is_ok());
   CHECK(std::filesystem::file_size(path) == 37 * (4 + 19 * 4));
@@ -190,7 +173,7 @@ TEST_CASE("vector_file: fvecs write/read round-trip", "[io]") {
 
 TEST_CASE("vector_file: ivecs write/read round-trip", "[io]") {
   TempDir dir;
-  const std::string path = dir.file("gt.ivecs");
+  const std::string path = dir.path("gt.ivecs");
   IntMatrix m;
   m.rows = 5;
   m.dim = 3;
@@ -212,7 +195,7 @@ TEST_CASE("vector_file: ivecs write/read round-trip", "[io]") {
 
 TEST_CASE("vector_file: bvecs hand-built", "[io]") {
   TempDir dir;
-  const std::string path = dir.file("base.bvecs");
+  const std::string path = dir.path("base.bvecs");
   std::string bytes;
   const std::vector<std::vector<unsigned char>> rows = {{0, 1, 127, 128}, {255, 254, 3, 0}, {9, 9, 9, 9}};
   for (const auto& row : rows) {
@@ -239,7 +222,7 @@ TEST_CASE("vector_file: npy float32 in versions 1.0, 2.0 and 3.0", "[io]") {
   for (float v : values) append(data, v);
   for (int major : {1, 2, 3}) {
     DYNAMIC_SECTION("version " << major) {
-      const std::string path = dir.file("q.v" + std::to_string(major));
+      const std::string path = dir.path("q.v" + std::to_string(major));
       write_bytes(path, npy_file(major, npy_dict("<f4", "(2, 3)"), data));
       auto reader = VectorReader::open(path);
       REQUIRE(reader.has_value());
@@ -255,7 +238,7 @@ TEST_CASE("vector_file: npy float32 in versions 1.0, 2.0 and 3.0", "[io]") {
   }
 
   SECTION("a header whose length leaves the data unaligned is copied, not read in place") {
-    const std::string path = dir.file("odd.npy");
+    const std::string path = dir.path("odd.npy");
     std::string dict = "{\"descr\":\"<f4\",\"fortran_order\":False,\"shape\":(2,3)}\n";  // double quotes are valid too
     std::string bytes = "\x93NUMPY";
     bytes += '\x01';
@@ -272,7 +255,7 @@ TEST_CASE("vector_file: npy float32 in versions 1.0, 2.0 and 3.0", "[io]") {
 
 TEST_CASE("vector_file: npy float16 known values", "[io]") {
   TempDir dir;
-  const std::string path = dir.file("half.npy");
+  const std::string path = dir.path("half.npy");
   const std::vector<std::uint16_t> halves = {
       0x3C00,  // 1.0
       0xC000,  // -2.0
@@ -360,13 +343,13 @@ TEST_CASE("vector_file: npy rows wider than one conversion block", "[io]") {
       byte_expected.push_back(static_cast<float>(b));
     }
   }
-  const std::string half_path = dir.file("half.npy");
+  const std::string half_path = dir.path("half.npy");
   write_bytes(half_path, npy_file(2, npy_dict("<f2", "(3, 37)"), halves));
   auto h = semcache::read_float_matrix(half_path);
   REQUIRE(h.has_value());
   CHECK(h->data == half_expected);
 
-  const std::string byte_path = dir.file("int8.npy");
+  const std::string byte_path = dir.path("int8.npy");
   write_bytes(byte_path, npy_file(1, npy_dict("|i1", "(3, 37)"), bytes));
   auto b = semcache::read_float_matrix(byte_path);
   REQUIRE(b.has_value());
@@ -380,7 +363,7 @@ TEST_CASE("vector_file: npy rows wider than one conversion block", "[io]") {
     bvecs += bytes.substr(r * dim, dim);
     for (std::size_t c = 0; c < dim; ++c) bvecs_expected.push_back(static_cast<unsigned char>(bytes[r * dim + c]));
   }
-  const std::string bvecs_path = dir.file("wide.bvecs");
+  const std::string bvecs_path = dir.path("wide.bvecs");
   write_bytes(bvecs_path, bvecs);
   auto bv = semcache::read_float_matrix(bvecs_path);
   REQUIRE(bv.has_value());
@@ -391,14 +374,14 @@ TEST_CASE("vector_file: npy int8 and uint8", "[io]") {
   TempDir dir;
   const std::string data = std::string("\x80\xff\x00\x01\x7f\x40", 6);
   for (const std::string descr : {"|i1", "i1"}) {
-    const std::string path = dir.file("int8.npy");
+    const std::string path = dir.path("int8.npy");
     write_bytes(path, npy_file(1, npy_dict(descr, "(3, 2)"), data));
     auto m = semcache::read_float_matrix(path);
     REQUIRE(m.has_value());
     CHECK(m->rows == 3);
     CHECK(m->data == std::vector<float>{-128, -1, 0, 1, 127, 64});
   }
-  const std::string path = dir.file("uint8.npy");
+  const std::string path = dir.path("uint8.npy");
   write_bytes(path, npy_file(2, npy_dict("|u1", "(2, 3)"), data));
   auto m = semcache::read_float_matrix(path);
   REQUIRE(m.has_value());
@@ -407,7 +390,7 @@ TEST_CASE("vector_file: npy int8 and uint8", "[io]") {
 
 TEST_CASE("vector_file: npy malformed input is refused", "[io]") {
   TempDir dir;
-  const std::string path = dir.file("q.npy");
+  const std::string path = dir.path("q.npy");
   std::string f32_data;
   for (int i = 0; i < 6; ++i) append(f32_data, static_cast<float>(i));
 
@@ -515,7 +498,7 @@ TEST_CASE("vector_file: npy malformed input is refused", "[io]") {
 
 TEST_CASE("vector_file: TEXMEX malformed input is refused", "[io]") {
   TempDir dir;
-  const std::string path = dir.file("base.fvecs");
+  const std::string path = dir.path("base.fvecs");
   const std::string good = fvecs_row({1, 2, 3}) + fvecs_row({4, 5, 6});  // 16 bytes per row
 
   SECTION("truncated last row") {
@@ -573,7 +556,7 @@ TEST_CASE("vector_file: TEXMEX malformed input is refused", "[io]") {
     require_bad_input(read_all(path), {path + ": row 1 component 37 is infinite"});
   }
   SECTION("bvecs truncated") {
-    const std::string bpath = dir.file("base.bvecs");
+    const std::string bpath = dir.path("base.bvecs");
     std::string bytes;
     append<std::int32_t>(bytes, 4);
     bytes += "abcd";
@@ -584,7 +567,7 @@ TEST_CASE("vector_file: TEXMEX malformed input is refused", "[io]") {
                                                 "data, found 2"});
   }
   SECTION("ivecs dimension mismatch") {
-    const std::string ipath = dir.file("gt.ivecs");
+    const std::string ipath = dir.path("gt.ivecs");
     std::string bytes;
     append<std::int32_t>(bytes, 1);
     append<std::int32_t>(bytes, 5);
@@ -596,7 +579,7 @@ TEST_CASE("vector_file: TEXMEX malformed input is refused", "[io]") {
                       {ipath + ": row 1 (byte offset 8): dimension 2 differs from 1 (row 0)"});
   }
   SECTION("ivecs empty") {
-    const std::string ipath = dir.file("gt.ivecs");
+    const std::string ipath = dir.path("gt.ivecs");
     write_bytes(ipath, "");
     require_bad_input(semcache::read_ivecs(ipath).status(), {ipath + ": file is empty"});
   }
@@ -604,7 +587,7 @@ TEST_CASE("vector_file: TEXMEX malformed input is refused", "[io]") {
 
 TEST_CASE("vector_file: jsonl records", "[io]") {
   TempDir dir;
-  const std::string path = dir.file("v.jsonl");
+  const std::string path = dir.path("v.jsonl");
   // Long enough that the first lines are parsed in place and the last ones from the padded copy.
   const std::string filler(100, ' ');
   write_bytes(path,
@@ -662,7 +645,7 @@ TEST_CASE("vector_file: jsonl records", "[io]") {
 
 TEST_CASE("vector_file: jsonl malformed input is refused", "[io]") {
   TempDir dir;
-  const std::string path = dir.file("v.jsonl");
+  const std::string path = dir.path("v.jsonl");
   const std::string good = "{\"id\": \"a\", \"vector\": [1, 2, 3, 4]}\n";
 
   SECTION("element that is not a number") {
@@ -752,25 +735,25 @@ TEST_CASE("vector_file: jsonl malformed input is refused", "[io]") {
 TEST_CASE("vector_file: format detection", "[io]") {
   TempDir dir;
   SECTION("by extension, without reading the file") {
-    CHECK(*semcache::detect_vector_format(dir.file("a.fvecs")) == VectorFormat::kFvecs);
-    CHECK(*semcache::detect_vector_format(dir.file("a.IVECS")) == VectorFormat::kIvecs);
-    CHECK(*semcache::detect_vector_format(dir.file("a.bvecs")) == VectorFormat::kBvecs);
-    CHECK(*semcache::detect_vector_format(dir.file("a.npy")) == VectorFormat::kNpy);
-    CHECK(*semcache::detect_vector_format(dir.file("a.jsonl")) == VectorFormat::kJsonl);
-    CHECK(*semcache::detect_vector_format(dir.file("a.b.ndjson")) == VectorFormat::kJsonl);
+    CHECK(*semcache::detect_vector_format(dir.path("a.fvecs")) == VectorFormat::kFvecs);
+    CHECK(*semcache::detect_vector_format(dir.path("a.IVECS")) == VectorFormat::kIvecs);
+    CHECK(*semcache::detect_vector_format(dir.path("a.bvecs")) == VectorFormat::kBvecs);
+    CHECK(*semcache::detect_vector_format(dir.path("a.npy")) == VectorFormat::kNpy);
+    CHECK(*semcache::detect_vector_format(dir.path("a.jsonl")) == VectorFormat::kJsonl);
+    CHECK(*semcache::detect_vector_format(dir.path("a.b.ndjson")) == VectorFormat::kJsonl);
   }
   SECTION("by magic") {
     std::string data;
     append(data, 1.0f);
     append(data, 2.0f);
-    const std::string npy = dir.file("vectors.bin");
+    const std::string npy = dir.path("vectors.bin");
     write_bytes(npy, npy_file(1, npy_dict("<f4", "(1, 2)"), data));
     CHECK(*semcache::detect_vector_format(npy) == VectorFormat::kNpy);
     auto m = semcache::read_float_matrix(npy);
     REQUIRE(m.has_value());
     CHECK(m->data == std::vector<float>{1.0f, 2.0f});
 
-    const std::string jsonl = dir.file("vectors.txt");
+    const std::string jsonl = dir.path("vectors.txt");
     write_bytes(jsonl, "\xEF\xBB\xBF\n  {\"vector\": [1, 2]}\n");
     CHECK(*semcache::detect_vector_format(jsonl) == VectorFormat::kJsonl);
     auto j = semcache::read_float_matrix(jsonl);
@@ -778,7 +761,7 @@ TEST_CASE("vector_file: format detection", "[io]") {
     CHECK(j->data == std::vector<float>{1.0f, 2.0f});
   }
   SECTION("unknown content") {
-    const std::string path = dir.file("mystery");
+    const std::string path = dir.path("mystery");
     write_bytes(path, fvecs_row({1, 2}));
     auto format = semcache::detect_vector_format(path);
     REQUIRE_FALSE(format.has_value());
@@ -790,25 +773,25 @@ TEST_CASE("vector_file: format detection", "[io]") {
     CHECK(m->data == std::vector<float>{1, 2});
   }
   SECTION("empty file without an extension") {
-    const std::string path = dir.file("empty");
+    const std::string path = dir.path("empty");
     write_bytes(path, "");
     require_bad_input(semcache::detect_vector_format(path).status(), {path + ": file is empty"});
   }
   SECTION("missing files") {
-    const std::string path = dir.file("missing");
+    const std::string path = dir.path("missing");
     auto format = semcache::detect_vector_format(path);
     REQUIRE_FALSE(format.has_value());
     CHECK(format.status().code() == ErrorCode::kNotFound);
     CHECK_THAT(format.status().message(), Catch::Contains(path + ": cannot open: No such file or directory"));
     for (const std::string name : {"missing.fvecs", "missing.npy", "missing.jsonl", "missing.ivecs"}) {
-      const std::string missing = dir.file(name);
+      const std::string missing = dir.path(name);
       Status s = name.ends_with(".ivecs") ? semcache::read_ivecs(missing).status() : read_all(missing);
       CHECK(s.code() == ErrorCode::kNotFound);
       CHECK_THAT(s.message(), Catch::Contains(missing + ": cannot open"));
     }
   }
   SECTION("a directory is not a vector file") {
-    const std::string path = dir.file("sub.fvecs");
+    const std::string path = dir.path("sub.fvecs");
     std::filesystem::create_directory(path);
     require_bad_input(read_all(path), {path + ": not a regular file"});
   }
@@ -816,7 +799,7 @@ TEST_CASE("vector_file: format detection", "[io]") {
 
 TEST_CASE("vector_file: writers refuse what no reader would accept", "[io]") {
   TempDir dir;
-  const std::string path = dir.file("out.fvecs");
+  const std::string path = dir.path("out.fvecs");
   FloatMatrix m = random_matrix(2, 3, 1);
 
   SECTION("data size disagrees with rows * dim") {
@@ -845,10 +828,10 @@ TEST_CASE("vector_file: writers refuse what no reader would accept", "[io]") {
     im.rows = 2;
     im.dim = 2;
     im.data = {1, 2, 3};
-    CHECK(semcache::write_ivecs(dir.file("out.ivecs"), im).code() == ErrorCode::kInvalidArgument);
+    CHECK(semcache::write_ivecs(dir.path("out.ivecs"), im).code() == ErrorCode::kInvalidArgument);
   }
   SECTION("missing directory") {
-    const std::string bad = dir.file("no/such/dir/out.fvecs");
+    const std::string bad = dir.path("no/such/dir/out.fvecs");
     Status s = semcache::write_fvecs(bad, m);
     CHECK(s.code() == ErrorCode::kNotFound);
     CHECK_THAT(s.message(), Catch::Contains(bad + ": cannot create: No such file or directory"));
@@ -858,7 +841,7 @@ TEST_CASE("vector_file: writers refuse what no reader would accept", "[io]") {
 
 TEST_CASE("vector_file: a larger fvecs file streams in place and matches", "[io]") {
   TempDir dir;
-  const std::string path = dir.file("big.fvecs");
+  const std::string path = dir.path("big.fvecs");
   const FloatMatrix m = random_matrix(3000, 384, 2024);
   REQUIRE(semcache::write_fvecs(path, m).is_ok());
   auto reader = VectorReader::open(path);

@@ -34,6 +34,7 @@
 #include "semcache/memory_store.hpp"
 
 #include "store/printable.hpp"
+#include "store/store_counters.hpp"
 
 #include <algorithm>
 #include <array>
@@ -53,6 +54,8 @@
 
 namespace semcache {
 namespace {
+
+using detail::bump;
 
 constexpr std::size_t kShardCount = 16;
 constexpr std::size_t kMinSweepWrites = 256;
@@ -135,38 +138,17 @@ struct Shard {
   std::size_t writes_since_sweep = 0;
 };
 
-struct AtomicCounters {
-  std::atomic<std::uint64_t> batches{0};
-  std::atomic<std::uint64_t> failed_batches{0};
-  std::atomic<std::uint64_t> records_read{0};
-  std::atomic<std::uint64_t> failed_reads{0};
-  std::atomic<std::uint64_t> records_written{0};
-  std::atomic<std::uint64_t> dropped_writes{0};
-  std::atomic<std::uint64_t> evictions{0};
-  std::atomic<std::uint64_t> expirations{0};
-};
-
-void bump(std::atomic<std::uint64_t>& counter, std::uint64_t by = 1) {
-  counter.fetch_add(by, std::memory_order_relaxed);
-}
 
 class MemoryStore final : public Store {
  public:
   explicit MemoryStore(MemoryStoreOptions options) : options_(std::move(options)) {}
 
   Expected<StoreBatchResult> execute(const StoreBatch& batch) override {
-    bump(counters_.batches);
     StoreBatchResult result;
     Status st = apply(batch, result);
     if (options_.max_records != 0 || options_.max_bytes != 0) enforce_caps();
-    if (!st) {
-      bump(counters_.failed_batches);
-      bump(counters_.dropped_writes, batch.writes.size());
-      bump(counters_.failed_reads, batch.reads.size());
-      return st;
-    }
-    bump(counters_.records_written, batch.writes.size());
-    bump(counters_.records_read, batch.reads.size());
+    counters_.count_batch(batch, st.is_ok());
+    if (!st) return st;
     return result;
   }
 
@@ -229,18 +211,7 @@ class MemoryStore final : public Store {
     return entries.empty() ? std::string("0-0") : format_id(entries.back().id);
   }
 
-  StoreCounters counters() const override {
-    StoreCounters out;
-    out.batches = counters_.batches.load(std::memory_order_relaxed);
-    out.failed_batches = counters_.failed_batches.load(std::memory_order_relaxed);
-    out.records_read = counters_.records_read.load(std::memory_order_relaxed);
-    out.failed_reads = counters_.failed_reads.load(std::memory_order_relaxed);
-    out.records_written = counters_.records_written.load(std::memory_order_relaxed);
-    out.dropped_writes = counters_.dropped_writes.load(std::memory_order_relaxed);
-    out.evictions = counters_.evictions.load(std::memory_order_relaxed);
-    out.expirations = counters_.expirations.load(std::memory_order_relaxed);
-    return out;
-  }
+  StoreCounters counters() const override { return counters_.snapshot(); }
 
   std::string describe() const override { return "memory"; }
 
@@ -436,7 +407,7 @@ class MemoryStore final : public Store {
   std::atomic<std::uint64_t> tick_{0};
   std::atomic<std::size_t> record_count_{0};
   std::atomic<std::size_t> record_bytes_{0};
-  AtomicCounters counters_;
+  detail::AtomicStoreCounters counters_;
 };
 
 }  // namespace

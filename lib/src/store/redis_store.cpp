@@ -60,12 +60,14 @@
 
 #include "semcache/redis_url.hpp"
 #include "store/printable.hpp"
+#include "store/store_counters.hpp"
 #include "store/record_codec.hpp"
 #include "store/redis_connection.hpp"
 
 namespace semcache {
 namespace {
 
+using detail::bump;
 using detail::RedisConnection;
 using detail::Reply;
 using Clock = std::chrono::steady_clock;
@@ -102,23 +104,6 @@ std::string match_pattern(std::string_view prefix) {
 
 bool is_timeout(const Status& status) { return status.message().find("timed out") != std::string::npos; }
 
-struct AtomicCounters {
-  std::atomic<std::uint64_t> batches{0};
-  std::atomic<std::uint64_t> failed_batches{0};
-  std::atomic<std::uint64_t> records_read{0};
-  std::atomic<std::uint64_t> failed_reads{0};
-  std::atomic<std::uint64_t> records_written{0};
-  std::atomic<std::uint64_t> dropped_writes{0};
-  std::atomic<std::uint64_t> round_trips{0};
-  std::atomic<std::uint64_t> connects{0};
-  std::atomic<std::uint64_t> reconnects{0};
-  std::atomic<std::uint64_t> connect_failures{0};
-  std::atomic<std::uint64_t> timeouts{0};
-};
-
-void bump(std::atomic<std::uint64_t>& counter, std::uint64_t by = 1) {
-  counter.fetch_add(by, std::memory_order_relaxed);
-}
 
 // A pooled connection and what the store keeps per connection.
 struct PooledConnection {
@@ -144,17 +129,12 @@ class RedisStore final : public Store {
   }
 
   Expected<StoreBatchResult> execute(const StoreBatch& batch) override {
-    bump(counters_.batches);
-    if (batch.empty()) return StoreBatchResult{};
-    auto result = run_batch(batch);
-    if (!result) {
-      bump(counters_.failed_batches);
-      bump(counters_.dropped_writes, batch.writes.size());
-      bump(counters_.failed_reads, batch.reads.size());
-      return result.status();
+    if (batch.empty()) {
+      counters_.count_batch(batch, true);
+      return StoreBatchResult{};
     }
-    bump(counters_.records_written, batch.writes.size());
-    bump(counters_.records_read, batch.reads.size());
+    auto result = run_batch(batch);
+    counters_.count_batch(batch, result.has_value());
     return result;
   }
 
@@ -215,21 +195,7 @@ class RedisStore final : public Store {
     return entries->empty() ? std::string("0-0") : std::move(entries->front().id);
   }
 
-  StoreCounters counters() const override {
-    StoreCounters out;
-    out.batches = counters_.batches.load(std::memory_order_relaxed);
-    out.failed_batches = counters_.failed_batches.load(std::memory_order_relaxed);
-    out.records_read = counters_.records_read.load(std::memory_order_relaxed);
-    out.failed_reads = counters_.failed_reads.load(std::memory_order_relaxed);
-    out.records_written = counters_.records_written.load(std::memory_order_relaxed);
-    out.dropped_writes = counters_.dropped_writes.load(std::memory_order_relaxed);
-    out.round_trips = counters_.round_trips.load(std::memory_order_relaxed);
-    out.connects = counters_.connects.load(std::memory_order_relaxed);
-    out.reconnects = counters_.reconnects.load(std::memory_order_relaxed);
-    out.connect_failures = counters_.connect_failures.load(std::memory_order_relaxed);
-    out.timeouts = counters_.timeouts.load(std::memory_order_relaxed);
-    return out;
-  }
+  StoreCounters counters() const override { return counters_.snapshot(); }
 
   std::string describe() const override { return redacted_url_; }
 
@@ -571,7 +537,7 @@ class RedisStore final : public Store {
   const std::string redacted_url_;
   const RedisStoreOptions options_;
   const detail::ConnectOptions connect_options_;
-  AtomicCounters counters_;
+  detail::AtomicStoreCounters counters_;
 
   std::mutex mutex_;  // guards everything below
   std::condition_variable idle_freed_;
