@@ -19,8 +19,8 @@
 //           sorted per-query times, in microseconds. Before the first ef, one
 //           untimed warm-up pass over all queries fills caches and faults in
 //           the visited-list pool. --repeat R times R passes per ef, as
-//           `bench recall --repeat` does: qps is the median pass (every pass
-//           in qps_repeats), the latency percentiles pool all passes.
+//           `bench recall --repeat` does: qps is the median pass (every pass's
+//           qps in repeats[]), the latency percentiles pool all passes.
 //   work    hops_per_query (nodes whose neighbour list was scanned, all
 //           layers) and neighbours_scanned_per_query (the lengths of those
 //           lists: an upper bound on distances computed, since visited ids are
@@ -401,10 +401,12 @@ std::string result_json(const Options& options, size_t n, size_t dim, size_t que
     for (size_t i = 0; i < runs.size(); ++i) {
         const Run& r = runs[i];
         std::string repeats;
-        for (size_t p = 0; p < r.qps_repeats.size(); ++p) repeats += (p ? ", " : "") + json_number(r.qps_repeats[p]);
+        for (size_t p = 0; p < r.qps_repeats.size(); ++p) {
+            repeats += std::string(p ? ", " : "") + "{\"qps\": " + json_number(r.qps_repeats[p]) + "}";
+        }
         j += "    {\"ef\": " + std::to_string(r.ef) + ", \"k\": " + std::to_string(options.k) +
              ", \"recall_at_k\": " + json_number(r.recall_at_k, "%.6f") + ", \"qps\": " + json_number(r.qps) +
-             ", \"qps_repeats\": [" + repeats + "]" +
+             ", \"repeats\": [" + repeats + "]" +
              ", \"latency_us\": {\"p50\": " + json_number(r.latency_us.p50) +
              ", \"p90\": " + json_number(r.latency_us.p90) + ", \"p99\": " + json_number(r.latency_us.p99) +
              ", \"p999\": " + json_number(r.latency_us.p999) + ", \"max\": " + json_number(r.latency_us.max) + "}" +

@@ -214,6 +214,11 @@ void add_replay_command(CLI::App& app, Command& run) {
   replay->add_option("--speed", o.speed, "With --pace recorded: replay this many times faster than the log")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
+  replay->add_option("--repeat", o.repeat,
+                     "Replay each threshold N times on fresh namespaces; the result reports the median-throughput "
+                     "repetition and lists every repetition's timing in repeats[] (what `compare` judges noise by)")
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{1}, std::size_t{100}));
   replay->add_option("--concurrency", o.concurrency,
                      "Worker threads sending requests (exact mode at pace max: each owns a share of the keys, so "
                      "the outcomes stay those of log order; 2 keeps a 2-core machine busy while one waits for Redis)")

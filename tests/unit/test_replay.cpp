@@ -5,6 +5,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <simdjson.h>
+
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -425,4 +427,46 @@ TEST_CASE("replay: several workers decide every request once and the counts bala
   }
   CHECK(count == 2400);
   CHECK(seen.size() == 2400);
+}
+
+TEST_CASE("replay: repeat replays each threshold again and reports the median-throughput repetition", "[replay]") {
+  TempDir dir;
+  const std::string log = generated_log(dir, 800, 200, 21);
+  ReplayOptions options;
+  options.mode = CacheMode::kExact;
+  options.thresholds = {0.1, 0.2};
+  options.repeat = 3;
+  options.decisions_path = dir.path("d.jsonl");
+  const ReplayResult r = replay_ok(log, options);
+  REQUIRE(r.runs.size() == 2);
+  for (const ReplayFigures& f : r.runs) {
+    check_balanced(f);
+    REQUIRE(f.repeats.size() == 3);
+    // Every repetition starts from an empty namespace: the same outcomes each time.
+    for (const ReplayRepetition& rep : f.repeats) {
+      CHECK(rep.hit_rate == f.hit_rate());
+      CHECK(rep.errors == 0);
+      CHECK(rep.lookup_us.count == f.requests);
+    }
+    std::vector<double> rps;
+    for (const ReplayRepetition& rep : f.repeats) rps.push_back(rep.throughput_rps);
+    std::sort(rps.begin(), rps.end());
+    CHECK(f.throughput_rps() == rps[1]);
+  }
+  // Decisions come from the first repetition only: one line per (threshold, request).
+  std::ifstream in(options.decisions_path);
+  std::size_t lines = 0;
+  for (std::string line; std::getline(in, line);) ++lines;
+  CHECK(lines == 1600);
+  const std::string json = replay_result_json(r, options);
+  auto doc = simdjson::padded_string(json);
+  simdjson::dom::parser parser;
+  simdjson::dom::element root;
+  REQUIRE(parser.parse(doc).get(root) == simdjson::SUCCESS);
+  CHECK(root["params"]["repeat"].get_uint64().value() == 3);
+  CHECK(root["repeats"].get_array().size() == 3);
+  CHECK(root["per_threshold"].at(1)["repeats"].get_array().size() == 3);
+
+  options.repeat = 0;
+  CHECK(replay_error(log, options).code() == ErrorCode::kInvalidArgument);
 }

@@ -34,12 +34,18 @@ struct RecallBenchOptions {
   std::uint64_t seed = 1;
 };
 
+// What one timed pass over the queries measured (repeat > 1).
+struct RecallRepetition {
+  double qps = 0;
+  LatencySummary latency_us;
+};
+
 struct RecallRun {
   std::size_t ef = 0;
   std::size_t k = 0;
   double recall_at_k = 0;
   double qps = 0;                        // one thread, one query at a time; median over repeats
-  std::vector<double> qps_repeats;       // every repetition
+  std::vector<RecallRepetition> repeats; // every repetition, in order
   double qps_parallel = 0;               // 0 when not measured
   LatencySummary latency_us;             // all repetitions pooled
   double distances_per_query = 0;

@@ -60,6 +60,9 @@ struct ReplayOptions {
   std::optional<PriceTable> prices;     // nullopt: PriceTable::defaults()
   bool prices_required = false;         // a model without a price is an error (--prices given)
   std::size_t timeline_points = 100;    // hit rate over the replay, in this many windows
+  // Replay every threshold this many times, each on a fresh namespace: the result reports the
+  // repetition with the median throughput, and every repetition's timing (compare's noise).
+  std::size_t repeat = 1;
   std::string decisions_path;           // non-empty: write one JSON line per decision (tests)
 };
 
@@ -72,6 +75,17 @@ struct TimelinePoint {
   std::uint64_t requests = 0;           // requests replayed at the end of the window
   double ts = 0;                        // the log's ts of the window's last request (0: none)
   double hit_rate = 0;                  // hits / requests within the window
+};
+
+// What one repetition of a replay measured (ReplayOptions::repeat > 1).
+struct ReplayRepetition {
+  double seconds = 0;
+  double throughput_rps = 0;
+  double hit_rate = 0;
+  double false_hit_rate = 0;
+  std::uint64_t errors = 0;
+  LatencySummary lookup_us;
+  LatencySummary end_to_end_us;
 };
 
 // The figures of one replay (one threshold), with DESIGN.md's names.
@@ -96,6 +110,8 @@ struct ReplayFigures {
   std::uint64_t embed_ns = 0;           // time spent embedding, summed over lookups
   std::vector<TimelinePoint> timeline;
   StoreCounters store;                  // the store's counters over this replay
+  // repeat > 1: every repetition in order; the figures above are the median-throughput one's.
+  std::vector<ReplayRepetition> repeats;
 
   std::uint64_t hits() const { return exact_hits + semantic_hits; }
   double hit_rate() const;              // hits / requests

@@ -2,8 +2,9 @@
 // (wall clock, `threads` threads); queries are then timed one at a time on one thread, so QPS is
 // the inverse of mean latency and comparable with any other single-threaded engine; recall is
 // computed outside the timed section against exact ground truth; one untimed warm-up pass runs
-// before the first timed one. With repeat > 1 every ef is timed that many times and the median
-// QPS is reported beside every repetition, so `compare` can tell noise from change.
+// before the first timed one. With repeat > 1 every ef is timed that many times: the run reports
+// the median QPS and the latency percentiles of all passes pooled, and repeats[] holds each
+// pass's QPS and percentiles, so `compare` can tell noise from change.
 
 #include "semcache/recall_bench.hpp"
 
@@ -152,7 +153,9 @@ Expected<RecallResult> run_recall_bench(const RecallBenchOptions& o, const Bench
     LatencyHistogram histogram;
     double recall_sum = 0;
     SearchStats stats;
+    std::vector<double> qps_values;
     for (std::size_t r = 0; r < o.repeat; ++r) {
+      LatencyHistogram pass;
       double total_seconds = 0;
       for (std::size_t q = 0; q < nq; ++q) {
         const auto start = Clock::now();
@@ -160,14 +163,17 @@ Expected<RecallResult> run_recall_bench(const RecallBenchOptions& o, const Bench
         const auto elapsed = Clock::now() - start;
         if (!hits) return hits.status();
         total_seconds += std::chrono::duration<double>(elapsed).count();
-        histogram.record(static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(elapsed).count()));
+        const auto ns = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(elapsed).count());
+        histogram.record(ns);
+        pass.record(ns);
         if (r == 0) recall_sum += recall_of(*hits, gt.row(q), o.k);
       }
-      run.qps_repeats.push_back(static_cast<double>(nq) / total_seconds);
+      qps_values.push_back(static_cast<double>(nq) / total_seconds);
+      run.repeats.push_back(RecallRepetition{qps_values.back(), pass.summary(1000.0)});
       if (progress) progress("search", ++step, steps);
     }
     run.recall_at_k = recall_sum / static_cast<double>(nq);
-    run.qps = median(run.qps_repeats);
+    run.qps = median(qps_values);
     run.latency_us = histogram.summary(1000.0);
     run.distances_per_query = static_cast<double>(stats.distances_computed) / static_cast<double>(nq);
     run.visited_per_query = static_cast<double>(stats.nodes_visited) / static_cast<double>(nq);
@@ -230,9 +236,18 @@ std::string to_json(const RecallResult& r) {
     out.key("k").value(static_cast<std::uint64_t>(run.k));
     out.key("recall_at_k").value(run.recall_at_k);
     out.key("qps").value(run.qps);
-    out.key("qps_repeats").begin_array();
-    for (double q : run.qps_repeats) out.value(q);
-    out.end_array();
+    if (run.repeats.size() > 1) {
+      out.key("repeats").begin_array();
+      for (const RecallRepetition& rep : run.repeats) {
+        out.begin_object();
+        out.key("qps").value(rep.qps);
+        out.key("recall_at_k").value(run.recall_at_k);
+        out.key("latency_us");
+        write_latency_summary(out, rep.latency_us);
+        out.end_object();
+      }
+      out.end_array();
+    }
     if (run.qps_parallel > 0) out.key("qps_parallel").value(run.qps_parallel);
     out.key("latency_us");
     write_latency_summary(out, run.latency_us);

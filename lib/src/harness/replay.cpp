@@ -524,12 +524,17 @@ class Replayer {
       decisions_ = std::move(*decisions);
     }
     const std::string base = options_.name.empty() ? "replay-" + random_hex(12) : options_.name;
-    for (std::size_t i = 0; i < options_.thresholds.size(); ++i) {
-      const std::string name = options_.thresholds.size() > 1 ? fmt::format("{}-t{}", base, i) : base;
-      auto figures = run_threshold(i, name);
-      if (!figures) return figures.status();
-      result_.runs.push_back(std::move(*figures));
+    std::vector<std::vector<ReplayFigures>> repetitions(options_.thresholds.size());
+    for (std::size_t rep = 0; rep < options_.repeat; ++rep) {
+      for (std::size_t i = 0; i < options_.thresholds.size(); ++i) {
+        std::string name = options_.thresholds.size() > 1 ? fmt::format("{}-t{}", base, i) : base;
+        if (options_.repeat > 1) name += fmt::format("-r{}", rep);
+        auto figures = run_threshold(i, name, rep);
+        if (!figures) return figures.status();
+        repetitions[i].push_back(std::move(*figures));
+      }
     }
+    for (auto& runs : repetitions) result_.runs.push_back(median_repetition(std::move(runs)));
     if (decisions_) {
       if (Status st = decisions_->finish(); !st) return st;
     }
@@ -550,6 +555,7 @@ class Replayer {
     if (o.concurrency == 0) return Status::invalid_argument("replay: concurrency must be at least 1");
     if (o.batch_size == 0) return Status::invalid_argument("replay: batch size must be at least 1");
     if (o.timeline_points == 0) return Status::invalid_argument("replay: timeline_points must be at least 1");
+    if (o.repeat == 0) return Status::invalid_argument("replay: repeat must be at least 1");
     return Status::ok();
   }
 
@@ -630,7 +636,26 @@ class Replayer {
     return make_memory_store();
   }
 
-  Expected<ReplayFigures> run_threshold(std::size_t index, const std::string& name) {
+  // The repetition with the median throughput (the lower middle one of an even count), with
+  // every repetition's timing attached when there are several.
+  static ReplayFigures median_repetition(std::vector<ReplayFigures> runs) {
+    if (runs.size() == 1) return std::move(runs.front());
+    std::vector<ReplayRepetition> repeats;
+    for (const ReplayFigures& f : runs) {
+      repeats.push_back(ReplayRepetition{f.seconds, f.throughput_rps(), f.hit_rate(), f.false_hit_rate(), f.errors,
+                                         f.lookup_ns.summary(1000.0), f.end_to_end_ns.summary(1000.0)});
+    }
+    std::vector<std::size_t> order(runs.size());
+    for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::sort(order.begin(), order.end(),
+              [&](std::size_t a, std::size_t b) { return runs[a].throughput_rps() < runs[b].throughput_rps(); });
+    ReplayFigures median = std::move(runs[order[(order.size() - 1) / 2]]);
+    median.repeats = std::move(repeats);
+    return median;
+  }
+
+  // One threshold's replay; `repetition` > 0 replays again (no decisions file then).
+  Expected<ReplayFigures> run_threshold(std::size_t index, const std::string& name, std::size_t repetition) {
     const ReplayOptions& o = options_;
     auto opened_store = open_store();
     if (!opened_store) return opened_store.status();
@@ -665,7 +690,7 @@ class Replayer {
     context.embedder = embedder.get();
     context.dim = space_.dim;
     context.window_size = std::max<std::uint64_t>(1, (total_requests_ + o.timeline_points - 1) / o.timeline_points);
-    context.decisions = decisions_.get();
+    context.decisions = repetition == 0 ? decisions_.get() : nullptr;
 
     const bool batched = replays_in_batches(o);
     ItemRouter router(o.concurrency, batched ? 2 * o.batch_size : std::max<std::size_t>(64, 8 * o.concurrency), batched);

@@ -92,6 +92,25 @@ void write_figures(JsonWriter& out, const ReplayFigures& f) {
   out.end_array();
   out.key("store");
   write_counters(out, f.store);
+  if (!f.repeats.empty()) {
+    out.key("repeats").begin_array();
+    for (const ReplayRepetition& r : f.repeats) {
+      out.begin_object();
+      out.key("seconds").value(r.seconds);
+      out.key("throughput_rps").value(r.throughput_rps);
+      out.key("hit_rate").value(r.hit_rate);
+      if (f.has_groups) out.key("false_hit_rate").value(r.false_hit_rate);
+      out.key("errors").value(r.errors);
+      out.key("latency_us").begin_object();
+      out.key("lookup");
+      write_latency_summary(out, r.lookup_us);
+      out.key("end_to_end");
+      write_latency_summary(out, r.end_to_end_us);
+      out.end_object();
+      out.end_object();
+    }
+    out.end_array();
+  }
 }
 
 std::string_view pace_name(Pace pace) { return pace == Pace::kMax ? "max" : "recorded"; }
@@ -129,6 +148,10 @@ std::string replay_result_json(const ReplayResult& result, const ReplayOptions& 
       batched ? "each request's lookup latency is the time of its pipelined batch (lookup_or_store of batch_size requests)"
               : options.pace == Pace::kRecorded ? "from each request's intended start (open loop)"
                                                 : "per request, from when a worker took it");
+  out.key("repeat").value(static_cast<std::uint64_t>(options.repeat));
+  if (options.repeat > 1) {
+    out.key("figures").value("the repetition with the median throughput_rps; repeats[] holds every repetition");
+  }
   out.key("ttl_seconds").value(static_cast<double>(options.ttl.count()) / 1000.0);
   out.key("ef").value(static_cast<std::uint64_t>(options.ef));
   out.key("candidates").value(static_cast<std::uint64_t>(options.candidates));
