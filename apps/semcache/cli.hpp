@@ -23,14 +23,26 @@ void add_load_command(CLI::App& app, Command& run);
 void add_query_command(CLI::App& app, Command& run);
 void add_bench_command(CLI::App& app, Command& run);
 void add_bench_cache_command(CLI::App& bench, Command& run);
+void add_bench_embed_command(CLI::App& bench, Command& run);
+void add_bench_soak_command(CLI::App& bench, Command& run);
 void add_convert_command(CLI::App& app, Command& run);
 void add_replay_command(CLI::App& app, Command& run);
+void add_eval_command(CLI::App& app, Command& run);
+void add_tune_command(CLI::App& app, Command& run);
+void add_embedder_command(CLI::App& app, Command& run);
+void add_report_command(CLI::App& app, Command& run);
+void add_compare_command(CLI::App& app, Command& run);
 
 // Prints "semcache: <message>" on stderr and returns the exit code for the status.
 int fail(const Status& status);
 
 // "16,32,64" -> {16, 32, 64}; a bad item is an error naming the option.
 Expected<std::vector<std::size_t>> parse_size_list(const std::string& text, const std::string& option);
+
+// "0.05,0.1,0.2" -> {0.05, 0.1, 0.2}; each a cosine distance in 0..2.
+Expected<std::vector<double>> parse_threshold_list(const std::string& text);
+// A validator for such a list: a bad item is a usage error naming it.
+CLI::Validator threshold_list_validator();
 
 // Validators for the options every vector command shares, so a bad value is a usage error
 // (exit 2) named by CLI11 before any work starts; after parsing, the values always parse.

@@ -65,6 +65,8 @@ void add_bench_command(CLI::App& app, Command& run) {
   CLI::App* bench = app.add_subcommand("bench", "Benchmarks that write result JSON");
   bench->require_subcommand(1);
   add_bench_cache_command(*bench, run);
+  add_bench_embed_command(*bench, run);
+  add_bench_soak_command(*bench, run);
   auto args = std::make_shared<BenchRecallArgs>();
   RecallBenchOptions& o = args->options;
   CLI::App* recall = bench->add_subcommand(

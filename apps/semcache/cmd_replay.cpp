@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "cli.hpp"
+#include "embedder_args.hpp"
 #include "progress.hpp"
 #include "semcache/embedder.hpp"
 #include "semcache/replay.hpp"
@@ -32,26 +33,8 @@ struct ReplayArgs {
   std::string fields;
   int timeout_ms = 500;
   std::string json_out;
+  EmbedderArgs embedder;
 };
-
-// "0.05,0.1,0.2" -> {0.05, 0.1, 0.2}; each a cosine distance in 0..2.
-Expected<std::vector<double>> parse_thresholds(const std::string& text) {
-  std::vector<double> values;
-  std::size_t start = 0;
-  while (start <= text.size()) {
-    const std::size_t comma = std::min(text.find(',', start), text.size());
-    const std::string item = text.substr(start, comma - start);
-    double value = 0;
-    const auto [end, error] = std::from_chars(item.data(), item.data() + item.size(), value);
-    if (item.empty() || error != std::errc() || end != item.data() + item.size() || !(value >= 0 && value <= 2)) {
-      return Status::invalid_argument(
-          fmt::format("'{}' is not a cosine distance from 0 to 2 (expected e.g. 0.05,0.1,0.2)", item));
-    }
-    values.push_back(value);
-    start = comma + 1;
-  }
-  return values;
-}
 
 // A CLI11 validator from a library parser: the parser's message becomes the usage error.
 template <typename Parse>
@@ -133,8 +116,10 @@ void print_table(const ReplayResult& r, const ReplayOptions& o) {
 int run_replay_command(ReplayArgs& args) {
   ReplayOptions& o = args.options;
   o.mode = *parse_cache_mode(args.mode);
-  o.thresholds = args.thresholds.empty() ? std::vector<double>{args.threshold} : *parse_thresholds(args.thresholds);
+  o.thresholds = args.thresholds.empty() ? std::vector<double>{args.threshold} : *parse_threshold_list(args.thresholds);
   o.pace = args.pace == "recorded" ? Pace::kRecorded : Pace::kMax;
+  o.embedder = args.embedder.spec;
+  o.embedder_options = args.embedder.resolved();
   o.ttl = std::chrono::milliseconds(static_cast<std::int64_t>(args.ttl_seconds * 1000));
   o.log.skip_bad_lines = args.on_error == "skip";
   o.log.field_names = *parse_field_mapping(args.fields);
@@ -197,13 +182,10 @@ void add_replay_command(CLI::App& app, Command& run) {
                                ->check(CLI::Range(0.0, 2.0));
   CLI::Option* thresholds = replay->add_option("--thresholds", args->thresholds,
                                                "Several thresholds, e.g. 0.05,0.1,0.2: one replay each, side by side")
-                                ->check(checked_by("THRESHOLDS", [](const std::string& v) { return parse_thresholds(v); }));
+                                ->check(threshold_list_validator());
   threshold->excludes(thresholds);
   thresholds->excludes(threshold);
-  replay->add_option("--embedder", o.embedder,
-                     "Embeds prompts that have no precomputed `embedding`: hash (256 dims) or hash:DIM")
-      ->capture_default_str()
-      ->check(checked_by("EMBEDDER", [](const std::string& v) { return make_embedder(v); }));
+  add_embedder_options(*replay, args->embedder);  // embeds prompts that have no precomputed `embedding`
   replay->add_flag("--embedding-cache", o.embedding_cache,
                    "Embed through an embedding cache in the same store (each distinct prompt embedded once)");
   replay->add_option("--pace", args->pace,

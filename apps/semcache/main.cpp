@@ -2,6 +2,7 @@
 // options, calls the library and prints. Exit codes (DESIGN.md): 0 success, 1 a gate failed,
 // 2 bad usage or bad input, 3 a runtime failure.
 
+#include <charconv>
 #include <cstdio>
 #include <fstream>
 
@@ -39,6 +40,33 @@ Expected<std::vector<std::size_t>> parse_size_list(const std::string& text, cons
   return values;
 }
 
+Expected<std::vector<double>> parse_threshold_list(const std::string& text) {
+  std::vector<double> values;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    const std::size_t comma = std::min(text.find(',', start), text.size());
+    const std::string item = text.substr(start, comma - start);
+    double value = 0;
+    const auto [end, error] = std::from_chars(item.data(), item.data() + item.size(), value);
+    if (item.empty() || error != std::errc() || end != item.data() + item.size() || !(value >= 0 && value <= 2)) {
+      return Status::invalid_argument(
+          fmt::format("'{}' is not a cosine distance from 0 to 2 (expected e.g. 0.05,0.1,0.2)", item));
+    }
+    values.push_back(value);
+    start = comma + 1;
+  }
+  return values;
+}
+
+CLI::Validator threshold_list_validator() {
+  return CLI::Validator(
+      [](std::string& value) -> std::string {
+        auto parsed = parse_threshold_list(value);
+        return parsed ? std::string() : parsed.status().message();
+      },
+      "", "THRESHOLDS");
+}
+
 Status write_text_file(const std::string& path, const std::string& text) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   if (!out) return Status::io(path + ": cannot open for writing");
@@ -68,6 +96,11 @@ int main(int argc, char** argv) {
   add_bench_command(app, run);
   add_convert_command(app, run);
   add_replay_command(app, run);
+  add_eval_command(app, run);
+  add_tune_command(app, run);
+  add_embedder_command(app, run);
+  add_report_command(app, run);
+  add_compare_command(app, run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

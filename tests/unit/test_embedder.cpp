@@ -205,14 +205,22 @@ TEST_CASE("embedder: make_embedder builds hash embedders and names what is avail
     REQUIRE(d.has_value());
     CHECK((*d)->dim() == 8);
     CHECK(semcache::make_embedder("hash:65536").has_value());
+    // auto: glove when its file is there, else hash.
+    semcache::EmbedderOptions without_glove;
+    without_glove.glove_path = "/nonexistent/glove.sgv";
+    auto fallback = semcache::make_embedder("auto", without_glove);
+    REQUIRE(fallback.has_value());
+    CHECK((*fallback)->identity() == "hash-v1/256");
   }
   SECTION("errors") {
     const std::pair<std::string_view, std::string> cases[] = {
-        {"glove", "embedder 'glove' is not available in this build (available: hash, hash:DIM)"},
-        {"model2vec:/data/m", "embedder 'model2vec:/data/m' is not available in this build (available: hash, hash:DIM)"},
-        {"http://localhost:8080", "embedder 'http://localhost:8080' is not available in this build (available: hash, hash:DIM)"},
-        {"", "embedder '' is not available in this build (available: hash, hash:DIM)"},
-        {"HASH", "embedder 'HASH' is not available in this build (available: hash, hash:DIM)"},
+        {"model2vec", "embedder 'model2vec': expected model2vec:DIR"},
+        {"model2vec:", "embedder 'model2vec:': expected model2vec:DIR"},
+        {"http:", "embedder 'http:': expected http:URL"},
+        {"glove:", "embedder 'glove:': expected glove:PATH"},
+        {"", "embedder '' is unknown (known: auto, hash, hash:DIM, glove, glove:PATH, model2vec:DIR, http:URL)"},
+        {"HASH", "embedder 'HASH' is unknown (known: auto, hash, hash:DIM, glove, glove:PATH, model2vec:DIR, http:URL)"},
+        {"auto:1", "embedder 'auto:1' is unknown (known: auto, hash, hash:DIM, glove, glove:PATH, model2vec:DIR, http:URL)"},
         {"hash:", "embedder 'hash:': the dimension after 'hash:' must be an integer from 8 to 65536"},
         {"hash:12x", "embedder 'hash:12x': the dimension after 'hash:' must be an integer from 8 to 65536"},
         {"hash:-5", "embedder 'hash:-5': the dimension after 'hash:' must be an integer from 8 to 65536"},
@@ -230,6 +238,15 @@ TEST_CASE("embedder: make_embedder builds hash embedders and names what is avail
     auto conflict = semcache::make_embedder("hash:384", with_dim(256));
     REQUIRE_FALSE(conflict.has_value());
     CHECK(conflict.status().message() == "embedder 'hash:384': dimension 384 conflicts with the requested dimension 256");
+    // Data that is not there: not_found naming it, from the embedder's own loader.
+    auto no_model = semcache::make_embedder("model2vec:/nonexistent/model");
+    REQUIRE_FALSE(no_model.has_value());
+    CHECK(no_model.status().code() == ErrorCode::kNotFound);
+    CHECK(no_model.status().message().find("/nonexistent/model") != std::string::npos);
+    auto no_glove = semcache::make_embedder("glove:/nonexistent/glove.sgv");
+    REQUIRE_FALSE(no_glove.has_value());
+    CHECK(no_glove.status().code() == ErrorCode::kNotFound);
+    CHECK(no_glove.status().message().find("/nonexistent/glove.sgv") != std::string::npos);
     auto small = semcache::make_embedder("hash", with_dim(2));
     REQUIRE_FALSE(small.has_value());
     CHECK(small.status().message() == "embedder 'hash': dimension 2 is out of range (8 to 65536)");

@@ -346,6 +346,12 @@ TEST_CASE("snapshot round trip is bit-identical and searches the same", "[vector
       CHECK_THAT(bad.status().message(), Catch::Contains(second));
     }
   }
+  SECTION("a vector code no encoder writes is refused (found by fuzzing: a NaN scale)") {
+    auto bad = VectorSet::load(SEMCACHE_SOURCE_DIR "/tests/fuzz/regressions/snapshot/nan-int8-scale.vset");
+    REQUIRE_FALSE(bad);
+    CHECK(bad.status().code() == ErrorCode::kCorrupt);
+    CHECK_THAT(bad.status().message(), Catch::Contains("holds a vector code no encoder writes"));
+  }
   SECTION("a flipped byte is refused by the checksum") {
     std::string corrupt = bytes;
     corrupt[corrupt.size() / 3] ^= 0x40;

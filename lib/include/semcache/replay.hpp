@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "semcache/cache.hpp"
+#include "semcache/embedder.hpp"
 #include "semcache/latency_histogram.hpp"
 #include "semcache/price_table.hpp"
 #include "semcache/prompt_log.hpp"
@@ -44,7 +45,8 @@ struct ReplayOptions {
   RedisStoreOptions redis;
   CacheMode mode = CacheMode::kBoth;
   std::vector<double> thresholds{0.1};  // one replay each
-  std::string embedder = "hash";        // used for records without a precomputed embedding
+  std::string embedder = "hash";        // make_embedder() spec, for records without a precomputed embedding
+  EmbedderOptions embedder_options;
   bool embedding_cache = false;         // embed through an EmbeddingCache on the same store
   Pace pace = Pace::kMax;
   double speed = 1.0;                   // kRecorded: divides the log's inter-arrival times

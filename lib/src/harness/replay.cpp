@@ -571,7 +571,7 @@ class Replayer {
       first_embedding_line_ = first.line;
     }
     if (!semantic_) return Status::ok();
-    auto embedder = make_embedder(options_.embedder);
+    auto embedder = make_embedder(options_.embedder, options_.embedder_options);
     if (!embedder) return embedder.status();
     embedder_ = *embedder;
     if (first_embedding_dim_ > 0) {

@@ -244,6 +244,10 @@ Expected<std::unique_ptr<VectorSetImpl>> load_snapshot(const std::string& path) 
       return Status::corrupt(r.error());
     }
     if (record.id.empty()) return Status::corrupt(path + ": slot " + std::to_string(slot) + " has an empty id");
+    if (!set->codec.valid(code)) {
+      return Status::corrupt(path + ": slot " + std::to_string(slot) + " ('" + record.id +
+                             "') holds a vector code no encoder writes (a non-finite value or an int8 -128)");
+    }
     if (level > Hnsw::kMaxLevel) return Status::corrupt(path + ": slot " + std::to_string(slot) + " has level " + std::to_string(level));
     links.assign(static_cast<std::size_t>(level) + 1, {});
     for (int l = 0; l <= level; ++l) {

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <optional>
 
 namespace semcache::detail {
 namespace {
@@ -40,6 +41,30 @@ VectorCodec::VectorCodec(std::size_t dim, Metric metric, Quantization quantizati
       distance_fn_ = &VectorCodec::distance_binary;
       break;
   }
+}
+
+bool VectorCodec::valid(const std::byte* code) const {
+  auto finite_at = [code](std::size_t offset) {
+    float value = 0;
+    std::memcpy(&value, code + offset, sizeof value);
+    return std::isfinite(value) ? std::optional<float>(value) : std::nullopt;
+  };
+  switch (quantization_) {
+    case Quantization::kInt8: {
+      const auto scale = finite_at(0);
+      const auto norm2 = finite_at(sizeof(float));
+      if (!scale || !norm2 || *scale < 0 || *norm2 < 0) return false;
+      const auto* values = reinterpret_cast<const std::int8_t*>(code + 2 * sizeof(float));
+      return std::none_of(values, values + dim_, [](std::int8_t v) { return v == -128; });
+    }
+    case Quantization::kF32:
+      for (std::size_t i = 0; i < dim_; ++i) {
+        if (!finite_at(i * sizeof(float))) return false;
+      }
+      return true;
+    case Quantization::kBinary: return true;
+  }
+  return false;
 }
 
 void VectorCodec::encode(const float* vector, std::byte* code) const {

@@ -34,6 +34,10 @@ class VectorCodec {
 
   // Encodes `dim` floats (finite) into `code` (code_bytes() bytes).
   void encode(const float* vector, std::byte* code) const;
+  // Whether `code` is one encode() could have written: finite floats (int8: a non-negative
+  // scale and norm, no -128 byte). Codes read from files are checked before use, since a
+  // NaN distance would make every ordering of search results undefined.
+  bool valid(const std::byte* code) const;
   // Dequantises a code back into `dim` floats.
   void decode(const std::byte* code, float* vector) const;
 
