@@ -96,6 +96,15 @@ void print_table(const ReplayResult& r, const ReplayOptions& o) {
     errors += f.errors;
     dropped += f.dropped_stores;
   }
+  {
+    const ReplayFigures& f = r.runs.front();
+    const double total = f.lookup_ns.summary().mean * static_cast<double>(f.lookup_ns.count());
+    if (total > 0) {
+      fmt::print("\nlookup time (threshold {}): embedding {:.0f}%, vector search {:.0f}%, store round trips {:.0f}%\n",
+                 f.threshold, 100 * static_cast<double>(f.embed_ns) / total,
+                 100 * static_cast<double>(f.search_ns) / total, 100 * static_cast<double>(f.store_ns) / total);
+    }
+  }
   if (errors > 0 || dropped > 0) {
     fmt::print("\nthe store failed during the replay: {} lookups failed (served as misses), {} stores dropped\n", errors,
                dropped);

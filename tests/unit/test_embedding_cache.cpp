@@ -120,3 +120,24 @@ TEST_CASE("embedding cache: a store that is down is bypassed and counted", "[cac
   CHECK(cache.cache_counters().store_errors >= 1);
   CHECK(cache.cache_counters().lookups == 6);
 }
+
+// An embedder of another identity (another model, version or dimension) never reads what the
+// first one cached: the identity is part of every key.
+TEST_CASE("embedding cache: another embedder identity is another namespace", "[cache][embedding]") {
+  auto store = make_memory_store();
+  auto first = make_hash_embedder(kDim);
+  auto wider = make_hash_embedder(2 * kDim);
+  EmbeddingCache a(first, store);
+  EmbeddingCache b(wider, store);
+  REQUIRE(a.identity() != b.identity());
+  const std::vector<std::string_view> texts = {"the cat sat", "a dog ran"};
+  std::vector<float> out_a(texts.size() * kDim);
+  std::vector<float> out_b(texts.size() * 2 * kDim);
+  REQUIRE(a.embed(texts, out_a));
+  REQUIRE(b.embed(texts, out_b));
+  CHECK(b.cache_counters().hits == 0);     // nothing of `first` is served to `wider`
+  CHECK(wider->counters().texts == 2);     // it embedded both itself
+  REQUIRE(a.embed(texts, out_a));
+  CHECK(a.cache_counters().hits == 2);     // while `first` still finds its own
+  CHECK(first->counters().texts == 2);
+}

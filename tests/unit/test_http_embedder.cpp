@@ -35,8 +35,10 @@
 #include <thread>
 #include <vector>
 
+#include "semcache/cache.hpp"
 #include "semcache/embedder.hpp"
 #include "semcache/http_embedder.hpp"
+#include "semcache/memory_store.hpp"
 
 namespace {
 
@@ -477,6 +479,38 @@ TEST_CASE("http embedder: a server slower than the deadline is unavailable withi
   CHECK(status.code() == ErrorCode::kUnavailable);
   CHECK_THAT(status.message(), Catch::Contains("deadline of 300 ms"));
   CHECK(semcache::http_embedder_counters(*embedder)->deadline_exceeded == 1);
+}
+
+// The promise to the cache's users: an embedding endpoint that stalls makes a semantic lookup
+// a miss (kError, counted) within the embedder's deadline, and a store is refused, not hung.
+TEST_CASE("http embedder: a stalled endpoint turns a semantic lookup into a counted miss within the deadline",
+          "[embedder][http][cache]") {
+  EmbeddingServer* self = nullptr;
+  EmbeddingServer server([&](const httplib::Request& request, httplib::Response& response, std::size_t number) {
+    if (number > 0) self->pause(milliseconds(20000));
+    serve_fake(request, response, 4);
+  });
+  self = &server;
+  semcache::EmbedderOptions options = test_options();
+  options.http_deadline = milliseconds(300);
+  const auto embedder = open_ok(server.url(), options);
+  semcache::CacheOptions cache_options;
+  cache_options.mode = semcache::CacheMode::kSemantic;
+  cache_options.follow_interval = milliseconds(0);
+  auto cache = semcache::Cache::open(semcache::make_memory_store(), cache_options, embedder);
+  REQUIRE(cache.has_value());
+  const semcache::CacheRequest request{.model = "m", .tenant = "t", .canonical = "{}", .text = "a stalled question",
+                                       .embedding = {}};
+  const auto start = Clock::now();
+  const semcache::LookupResult result = (*cache)->lookup(request);
+  CHECK(seconds_since(start) < 0.3 + 1.0);
+  CHECK(result.outcome == semcache::LookupOutcome::kError);
+  CHECK_FALSE(result.hit());
+  CHECK_THAT(result.error, Catch::Contains("deadline of 300 ms"));
+  const auto stats = (*cache)->stats();
+  REQUIRE(stats.size() == 1);
+  CHECK(stats[0].errors == 1);
+  CHECK(stats[0].lookups == 1);
 }
 
 TEST_CASE("http embedder: a server that trickles its reply is cut at the deadline", "[embedder][http]") {

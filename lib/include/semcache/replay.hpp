@@ -109,7 +109,10 @@ struct ReplayFigures {
   double seconds = 0;                   // wall time of this replay
   LatencyHistogram lookup_ns;
   LatencyHistogram end_to_end_ns;
-  std::uint64_t embed_ns = 0;           // time spent embedding, summed over lookups
+  // Where lookup time went, summed over lookups: embedding, the vector search, store round trips.
+  std::uint64_t embed_ns = 0;
+  std::uint64_t search_ns = 0;
+  std::uint64_t store_ns = 0;
   std::vector<TimelinePoint> timeline;
   StoreCounters store;                  // the store's counters over this replay
   // repeat > 1: every repetition in order; the figures above are the median-throughput one's.

@@ -235,6 +235,8 @@ struct Tally {
   std::uint64_t prompt_tokens_saved = 0, completion_tokens_saved = 0, unpriced_hits = 0;
   double cost_saved_usd = 0;
   std::uint64_t embed_ns = 0;
+  std::uint64_t search_ns = 0;
+  std::uint64_t store_ns = 0;
   bool has_groups = false;
   LatencyHistogram lookup_ns;
   LatencyHistogram end_to_end_ns;
@@ -375,6 +377,8 @@ class Worker {
   void count(const Item& item, const LookupResult& result, std::uint64_t lookup_ns, std::uint64_t e2e_ns) {
     const PromptRecord& r = item.record;
     tally_.lookup_ns.record(lookup_ns);
+    tally_.search_ns += result.search_ns;
+    tally_.store_ns += result.store_ns;
     tally_.end_to_end_ns.record(e2e_ns);
     if (!r.group.empty()) tally_.has_groups = true;
     Window& window = tally_.windows[std::min<std::uint64_t>(item.index / context_.window_size, tally_.windows.size() - 1)];
@@ -813,6 +817,8 @@ class Replayer {
       f.cost_saved_usd += t.cost_saved_usd;
       f.unpriced_hits += t.unpriced_hits;
       f.embed_ns += t.embed_ns;
+      f.search_ns += t.search_ns;
+      f.store_ns += t.store_ns;
       f.has_groups = f.has_groups || t.has_groups;
       f.lookup_ns.merge(t.lookup_ns);
       f.end_to_end_ns.merge(t.end_to_end_ns);

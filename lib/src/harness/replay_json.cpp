@@ -80,7 +80,10 @@ void write_figures(JsonWriter& out, const ReplayFigures& f) {
   out.key("dropped_stores").value(f.dropped_stores);
   out.key("seconds").value(f.seconds);
   const double lookup_total_ns = f.lookup_ns.summary().mean * static_cast<double>(f.lookup_ns.count());
-  out.key("embed_share").value(lookup_total_ns > 0 ? static_cast<double>(f.embed_ns) / lookup_total_ns : 0.0);
+  auto share = [&](std::uint64_t ns) { return lookup_total_ns > 0 ? static_cast<double>(ns) / lookup_total_ns : 0.0; };
+  out.key("embed_share").value(share(f.embed_ns));
+  out.key("search_share").value(share(f.search_ns));
+  out.key("store_share").value(share(f.store_ns));
   out.key("timeline").begin_array();
   for (const TimelinePoint& point : f.timeline) {
     out.begin_object();
