@@ -260,7 +260,9 @@ struct Cache::Impl {
     }
     std::vector<SearchHit> close;
     for (SearchHit& hit : *hits) {
-      if (hit.distance <= static_cast<float>(options.threshold) + kDistanceSlack) close.push_back(std::move(hit));
+      if (hit.distance <= static_cast<float>(options.threshold) + kDistanceSlack && !ns.is_expired(hit.id)) {
+        close.push_back(std::move(hit));
+      }
     }
     if (close.empty()) return;
 
@@ -291,7 +293,7 @@ struct Cache::Impl {
       defer_increment(batch.reads[i]);
     }
     if (!expired.empty()) {
-      ns.remove_local(expired);
+      ns.expire_local(expired);
       result.expired_candidates = expired.size();
       ns.counters().expired_candidates.fetch_add(expired.size(), std::memory_order_relaxed);
     }
