@@ -4,6 +4,7 @@
 //   semcache::testing::TempDir dir;
 //   const std::string log = dir.write("log.jsonl", "{\"prompt\":\"hi\"}\n");
 //   const std::string out = dir.path("out.json");   // a path inside, not created
+//   const std::string model = dir.dir("model");     // a sub-directory, created
 
 #include <catch2/catch.hpp>
 
@@ -31,6 +32,12 @@ class TempDir {
   TempDir& operator=(const TempDir&) = delete;
 
   std::string path(const std::string& name) const { return (path_ / name).string(); }
+
+  // A sub-directory `name` inside, created.
+  std::string dir(const std::string& name) const {
+    std::filesystem::create_directories(path_ / name);
+    return (path_ / name).string();
+  }
 
   // Writes `content` to the file `name` inside and returns its path.
   std::string write(const std::string& name, const std::string& content) const {

@@ -17,35 +17,13 @@
 
 #include "embed/safetensors.hpp"
 #include "semcache/model2vec_embedder.hpp"
+#include "temp_dir.hpp"
 
 using namespace semcache;
 
 namespace {
 
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "semcache-model2vec-XXXXXX").string();
-    REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  // A sub-directory (created) or a file path inside the temporary directory.
-  std::string dir(const std::string& name) const {
-    std::filesystem::create_directories(path_ / name);
-    return (path_ / name).string();
-  }
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  std::filesystem::path path_;
-};
+using semcache::testing::TempDir;
 
 void write_bytes(const std::string& path, const std::string& bytes) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
@@ -405,7 +383,7 @@ TEST_CASE("model2vec: missing and malformed model files give clear errors", "[em
   const std::string good = safetensors_image({f32_matrix(wordpiece_matrix())});
 
   SECTION("no such directory") {
-    const Status status = open_error(tmp.file("nowhere"));
+    const Status status = open_error(tmp.path("nowhere"));
     CHECK(status.code() == ErrorCode::kNotFound);
     CHECK_THAT(status.message(), Catch::Contains("not a directory"));
   }

@@ -22,30 +22,13 @@
 #include "semcache/prompt_generator.hpp"
 #include "semcache/prompt_log.hpp"
 #include "semcache/threshold_tuning.hpp"
+#include "temp_dir.hpp"
 
 using namespace semcache;
 
 namespace {
 
-class TempDir {
- public:
-  TempDir() {
-    char dir_template[] = "/tmp/semcache-pair-eval-test-XXXXXX";
-    REQUIRE(::mkdtemp(dir_template) != nullptr);
-    dir_ = dir_template;
-  }
-  ~TempDir() { std::filesystem::remove_all(dir_); }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  std::string write(const std::string& name, const std::string& text) const {
-    const std::string path = dir_ + "/" + name;
-    std::ofstream(path, std::ios::binary) << text;
-    return path;
-  }
-
- private:
-  std::string dir_;
-};
+using semcache::testing::TempDir;
 
 std::vector<ScoredPair> pairs_of(const std::vector<double>& positives, const std::vector<double>& negatives) {
   std::vector<ScoredPair> pairs;

@@ -82,6 +82,7 @@
 #include <string>
 #include <vector>
 
+#include "embed/embedder_stats.hpp"
 #include "embed/glove_recipe.hpp"
 #include "embed/word_tokenizer.hpp"
 #include "semcache/glove_embedder.hpp"
@@ -134,11 +135,7 @@ class GloveEmbedder final : public Embedder {
   std::size_t dim() const override { return dim_; }
 
   Status embed(std::span<const std::string_view> texts, std::span<float> out) override {
-    if (out.size() != texts.size() * dim_) {
-      return Status::invalid_argument("embedder " + identity_ + ": output holds " + std::to_string(out.size()) +
-                                      " floats, expected " + std::to_string(texts.size()) + " texts x " +
-                                      std::to_string(dim_) + " dimensions");
-    }
+    if (Status st = detail::check_output_size(identity_, texts.size(), dim_, out.size()); !st) return st;
     const auto start = std::chrono::steady_clock::now();
     thread_local WordTokens tokens;
     thread_local Parts parts;
@@ -155,17 +152,12 @@ class GloveEmbedder final : public Embedder {
       add_tokens(tokens, parts);
       finish(parts, out.subspan(t * dim_, dim_));
     }
-    const auto elapsed = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start);
-    texts_.fetch_add(texts.size(), std::memory_order_relaxed);
-    tokens_.fetch_add(token_count, std::memory_order_relaxed);
-    nanoseconds_.fetch_add(static_cast<std::uint64_t>(elapsed.count()), std::memory_order_relaxed);
+    stats_.add_texts(texts.size(), token_count);
+    stats_.add_time_since(start);
     return Status::ok();
   }
 
-  EmbedderCounters counters() const override {
-    return {texts_.load(std::memory_order_relaxed), tokens_.load(std::memory_order_relaxed),
-            nanoseconds_.load(std::memory_order_relaxed)};
-  }
+  EmbedderCounters counters() const override { return stats_.snapshot(); }
 
  private:
   // One text's parts before normalisation: the weighted sum of word vectors, the n-gram counts
@@ -350,9 +342,7 @@ class GloveEmbedder final : public Embedder {
   std::size_t bow_dim_;
   std::size_t dim_;
   std::string identity_;
-  std::atomic<std::uint64_t> texts_{0};
-  std::atomic<std::uint64_t> tokens_{0};
-  std::atomic<std::uint64_t> nanoseconds_{0};
+  detail::EmbedderStats stats_;
 };
 
 }  // namespace

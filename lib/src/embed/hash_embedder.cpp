@@ -43,6 +43,7 @@
 #include <string>
 #include <vector>
 
+#include "embed/embedder_stats.hpp"
 #include "semcache/embedder.hpp"
 
 namespace semcache {
@@ -199,11 +200,7 @@ class HashEmbedder final : public Embedder {
   std::size_t dim() const override { return dim_; }
 
   Status embed(std::span<const std::string_view> texts, std::span<float> out) override {
-    if (out.size() != texts.size() * dim_) {
-      return Status::invalid_argument("embedder " + identity_ + ": output holds " + std::to_string(out.size()) +
-                                      " floats, expected " + std::to_string(texts.size()) + " texts x " +
-                                      std::to_string(dim_) + " dimensions");
-    }
+    if (Status st = detail::check_output_size(identity_, texts.size(), dim_, out.size()); !st) return st;
     const auto start = std::chrono::steady_clock::now();
     std::vector<Feature> features;
     std::uint64_t words = 0;
@@ -214,17 +211,12 @@ class HashEmbedder final : public Embedder {
       words += sink.words();
       embed_features(features, out.subspan(t * dim_, dim_));
     }
-    const auto elapsed = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start);
-    texts_.fetch_add(texts.size(), std::memory_order_relaxed);
-    tokens_.fetch_add(words, std::memory_order_relaxed);
-    nanoseconds_.fetch_add(static_cast<std::uint64_t>(elapsed.count()), std::memory_order_relaxed);
+    stats_.add_texts(texts.size(), words);
+    stats_.add_time_since(start);
     return Status::ok();
   }
 
-  EmbedderCounters counters() const override {
-    return {texts_.load(std::memory_order_relaxed), tokens_.load(std::memory_order_relaxed),
-            nanoseconds_.load(std::memory_order_relaxed)};
-  }
+  EmbedderCounters counters() const override { return stats_.snapshot(); }
 
  private:
   // Sorting by hash groups the occurrences of a feature, to weight it by 1 + ln(tf). The sum is
@@ -249,9 +241,7 @@ class HashEmbedder final : public Embedder {
 
   std::size_t dim_;
   std::string identity_;
-  std::atomic<std::uint64_t> texts_{0};
-  std::atomic<std::uint64_t> tokens_{0};
-  std::atomic<std::uint64_t> nanoseconds_{0};
+  detail::EmbedderStats stats_;
 };
 
 }  // namespace

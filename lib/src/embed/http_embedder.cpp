@@ -76,6 +76,8 @@
 #include <utility>
 #include <vector>
 
+#include "embed/embedder_stats.hpp"
+
 namespace semcache {
 
 namespace {
@@ -495,11 +497,7 @@ class HttpEmbedder final : public Embedder {
   std::size_t dim() const override { return dim_; }
 
   Status embed(std::span<const std::string_view> texts, std::span<float> out) override {
-    if (out.size() != texts.size() * dim_) {
-      return Status::invalid_argument("embedder " + identity_ + ": output holds " + std::to_string(out.size()) +
-                                      " floats, expected " + std::to_string(texts.size()) + " texts x " +
-                                      std::to_string(dim_) + " dimensions");
-    }
+    if (Status st = detail::check_output_size(identity_, texts.size(), dim_, out.size()); !st) return st;
     if (texts.empty()) return Status::ok();
     const SigpipeGuard sigpipe;
     const Clock::time_point start = Clock::now();
@@ -513,20 +511,15 @@ class HttpEmbedder final : public Embedder {
       status = request_batch(*connection, texts.subspan(first, count), deadline, values, tokens);
       if (!status) break;
       std::copy(values.begin(), values.end(), out.begin() + static_cast<std::ptrdiff_t>(first * dim_));
-      texts_.fetch_add(count, std::memory_order_relaxed);
-      tokens_.fetch_add(tokens, std::memory_order_relaxed);
+      stats_.add_texts(count, tokens);
     }
     release(std::move(connection));
     if (!status) failed_calls_.fetch_add(1, std::memory_order_relaxed);
-    const auto elapsed = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start);
-    nanoseconds_.fetch_add(static_cast<std::uint64_t>(elapsed.count()), std::memory_order_relaxed);
+    stats_.add_time_since(start);
     return status;
   }
 
-  EmbedderCounters counters() const override {
-    return {texts_.load(std::memory_order_relaxed), tokens_.load(std::memory_order_relaxed),
-            nanoseconds_.load(std::memory_order_relaxed)};
-  }
+  EmbedderCounters counters() const override { return stats_.snapshot(); }
 
   HttpEmbedderCounters http_counters() const {
     return {requests_.load(std::memory_order_relaxed), retries_.load(std::memory_order_relaxed),
@@ -821,9 +814,7 @@ class HttpEmbedder final : public Embedder {
   std::mutex pool_mutex_;
   std::vector<std::unique_ptr<Connection>> idle_;
 
-  std::atomic<std::uint64_t> texts_{0};
-  std::atomic<std::uint64_t> tokens_{0};
-  std::atomic<std::uint64_t> nanoseconds_{0};
+  detail::EmbedderStats stats_;
   std::atomic<std::uint64_t> requests_{0};
   std::atomic<std::uint64_t> retries_{0};
   std::atomic<std::uint64_t> failed_calls_{0};

@@ -57,6 +57,7 @@
 #include <utility>
 #include <vector>
 
+#include "embed/embedder_stats.hpp"
 #include "embed/safetensors.hpp"
 #include "embed/subword_tokenizer.hpp"
 #include "io/checksum.hpp"
@@ -309,11 +310,7 @@ class Model2VecEmbedder final : public Embedder {
   const std::string& identity() const override { return identity_; }
 
   Status embed(std::span<const std::string_view> texts, std::span<float> out) override {
-    if (out.size() != texts.size() * dim_) {
-      return Status::invalid_argument("embedder " + identity_ + ": output holds " + std::to_string(out.size()) +
-                                      " floats, expected " + std::to_string(texts.size()) + " texts x " +
-                                      std::to_string(dim_) + " dimensions");
-    }
+    if (Status st = detail::check_output_size(identity_, texts.size(), dim_, out.size()); !st) return st;
     const auto start = std::chrono::steady_clock::now();
     std::vector<std::uint32_t> ids;
     std::vector<double> sum(dim_);
@@ -326,17 +323,12 @@ class Model2VecEmbedder final : public Embedder {
       tokens += ids.size();
       embed_ids(ids, sum, out.subspan(t * dim_, dim_));
     }
-    const auto elapsed = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start);
-    texts_.fetch_add(texts.size(), std::memory_order_relaxed);
-    tokens_.fetch_add(tokens, std::memory_order_relaxed);
-    nanoseconds_.fetch_add(static_cast<std::uint64_t>(elapsed.count()), std::memory_order_relaxed);
+    stats_.add_texts(texts.size(), tokens);
+    stats_.add_time_since(start);
     return Status::ok();
   }
 
-  EmbedderCounters counters() const override {
-    return {texts_.load(std::memory_order_relaxed), tokens_.load(std::memory_order_relaxed),
-            nanoseconds_.load(std::memory_order_relaxed)};
-  }
+  EmbedderCounters counters() const override { return stats_.snapshot(); }
 
  private:
   // The mean's 1/n factor cancels in the normalisation, so the sum is normalised directly.
@@ -364,9 +356,7 @@ class Model2VecEmbedder final : public Embedder {
   std::size_t dim_ = 0;
   std::optional<std::uint32_t> unk_id_;
   std::size_t max_chars_ = 0;
-  std::atomic<std::uint64_t> texts_{0};
-  std::atomic<std::uint64_t> tokens_{0};
-  std::atomic<std::uint64_t> nanoseconds_{0};
+  detail::EmbedderStats stats_;
 };
 
 }  // namespace
