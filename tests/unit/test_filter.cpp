@@ -829,3 +829,11 @@ TEST_CASE("filter: the branch program agrees with the expression tree", "[filter
   CHECK(true_count > 3000 * 4 / 5);  // both answers well represented among the 12000 checks
   CHECK(true_count < 12000 - 3000 * 4 / 5);
 }
+
+// Found by fuzzing: an integer of more than 15 digits overflowed the fast path's accumulator
+// (undefined behaviour, caught by UBSan) before the slow path parsed it.
+TEST_CASE("filter: integers longer than 15 digits compare as numbers", "[filter]") {
+  CHECK(eval(".n > 1e19", R"({"n": 12345678901234567890})"));
+  CHECK_FALSE(eval(".n < 1e18", R"({"n": 999999999999999999999})"));
+  CHECK(eval(".n == 1234567890123456", R"({"n": 1234567890123456})"));
+}

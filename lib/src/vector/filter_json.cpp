@@ -328,7 +328,7 @@ const char* read_value(const char* p, const char* end, Value* out, Scratch& scra
       const char* digits = q;
       std::int64_t n = 0;
       while (q < end && is_digit(*q)) {
-        n = n * 10 + (*q - '0');
+        if (q - digits < 15) n = n * 10 + (*q - '0');  // longer numbers take the slow path below
         ++q;
       }
       const std::ptrdiff_t count = q - digits;

@@ -53,7 +53,8 @@ bool VectorCodec::valid(const std::byte* code) const {
     case Quantization::kInt8: {
       const auto scale = finite_at(0);
       const auto norm2 = finite_at(sizeof(float));
-      if (!scale || !norm2 || *scale < 0 || *norm2 < 0) return false;
+      // The scale times the largest code must stay finite too, or decoding overflows to inf.
+      if (!scale || !norm2 || *scale < 0 || *norm2 < 0 || !std::isfinite(*scale * 127.0f)) return false;
       const auto* values = reinterpret_cast<const std::int8_t*>(code + 2 * sizeof(float));
       return std::none_of(values, values + dim_, [](std::int8_t v) { return v == -128; });
     }
