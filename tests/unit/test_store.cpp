@@ -646,6 +646,16 @@ TEST_CASE("redis store: a record is one value beside its counter key; foreign va
   CHECK(bad_counter.status().code() == ErrorCode::kBadInput);
   raw({"DEL", "{k}#n"});
   CHECK(read_one(*store, "k"));
+
+  // A write resets the counter, unless the caller vouches that there is none (counter_absent):
+  // then the counter is not even touched.
+  run(*store, increment);
+  StoreBatch vouched;
+  vouched.writes.push_back(RecordWrite{"k", {{"n", "2"}}, 60s, true});
+  run(*store, vouched);
+  CHECK(raw({"GET", "{k}#n"}).str == "1");
+  write_one(*store, "k", {{"n", "3"}}, 60s);
+  CHECK(raw({"EXISTS", "{k}#n"}).integer == 0);
 }
 
 TEST_CASE("redis store: concurrent batches keep a consistent state", "[store][redis][concurrency]") {

@@ -36,10 +36,15 @@ const std::string* find_field(const Record& record, std::string_view field);
 
 // Writes a record: replaces the whole record (fields not listed are gone) and resets its
 // counter to 0. A record with no fields is no record: the key ends up absent.
+// counter_absent is a hint from a caller that has just read the key and found its counter at 0
+// (no counter): the Redis store then skips the reset, a key operation per write. Should an
+// increment from elsewhere slip in between that read and this write, the new record starts
+// with that count, which hit counts (best effort) tolerate.
 struct RecordWrite {
   std::string key;
   Record fields;
   std::chrono::milliseconds ttl{0};    // > 0: the record expires that long after the write
+  bool counter_absent = false;
 };
 
 // Adds 1 to the counter of a record (a cache entry's hit count) without rewriting its fields.

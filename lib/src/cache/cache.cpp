@@ -492,7 +492,7 @@ std::vector<LookupResult> Cache::Impl::exact_lookup_or_store(std::span<const Cac
     if (!item.storable) continue;  // store() would refuse its attributes
     RecordWrite& write = writes.writes.emplace_back(RecordWrite{
         item.key, detail::make_entry_record(request, responses[i], item.attributes, now_epoch_ms(), {}, {}),
-        options.ttl});
+        options.ttl, read && state.hits == 0});
     written.push_back(i);
     if (read) {
       state.record = &write.fields;

@@ -11,6 +11,7 @@
 // A batch goes out as one pipeline, in the order of the contract:
 //   SET k blob [PX ttl] (or DEL k for an empty record)   per write
 //   DEL counter...                                        the written records' counters: reset
+//                                                         (but not those marked counter_absent)
 //   INCRBY counter n [+ PEXPIRE counter ttl NX]           per incremented record (n: its count)
 //   UNLINK k...  then  UNLINK counter...                  all deletes (the first reply counts)
 //   XADD k [MAXLEN ~ n] * p payload                       per append
@@ -363,6 +364,12 @@ class RedisStore final : public Store {
     return adds;
   }
 
+  // Whether some write of the batch must reset its counter (one DEL for all of them).
+  static bool resets_counters(const StoreBatch& batch) {
+    return std::any_of(batch.writes.begin(), batch.writes.end(),
+                       [](const RecordWrite& write) { return !write.counter_absent; });
+  }
+
   Expected<StoreBatchResult> run_batch(const StoreBatch& batch) {
     const std::vector<CounterAdd> adds = merge_increments(batch.increments);
     auto lease = acquire();
@@ -397,9 +404,11 @@ class RedisStore final : public Store {
       }
       if (!st) return st;
     }
-    if (!batch.writes.empty()) {
+    if (resets_counters(batch)) {
       counters.clear();
-      for (const RecordWrite& write : batch.writes) counters.push_back(detail::counter_key(write.key));
+      for (const RecordWrite& write : batch.writes) {
+        if (!write.counter_absent) counters.push_back(detail::counter_key(write.key));
+      }
       argv.assign({"DEL"});
       argv.insert(argv.end(), counters.begin(), counters.end());
       if (Status st = connection.append(argv); !st) return st;
@@ -457,7 +466,7 @@ class RedisStore final : public Store {
       auto reply = next([&] { return "write of '" + printable(write.key) + "'"; });
       if (!reply) return reply.status();
     }
-    if (!batch.writes.empty()) {
+    if (resets_counters(batch)) {
       auto reply = next([&] { return "counter reset of " + std::to_string(batch.writes.size()) + " records"; });
       if (!reply) return reply.status();
     }
