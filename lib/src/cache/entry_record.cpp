@@ -38,7 +38,9 @@ void append_u32(std::string& out, std::uint32_t value) {
 }
 
 void append_u64(std::string& out, std::uint64_t value) {
-  for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>((value >> (8 * i)) & 0xff));
+  char bytes[8];
+  for (int i = 0; i < 8; ++i) bytes[i] = static_cast<char>((value >> (8 * i)) & 0xff);
+  out.append(bytes, sizeof bytes);
 }
 
 void append_str(std::string& out, std::string_view text) {
@@ -162,7 +164,7 @@ void append_entry_id(std::string& out, std::string_view tenant, std::string_view
   framed.append(tenant);
   framed.append(canonical);
   const Hash128 id = hash128(framed, kEntrySeed);
-  out.reserve(out.size() + 49);
+  out.reserve(out.size() + kEntryIdSize);
   append_hex(out, hash128(tenant, kTenantSeed).high);
   out.push_back(':');
   append_hex(out, id.high);

@@ -37,6 +37,7 @@ std::string tenant_hex(std::string_view tenant);
 // An entry's id inside its namespace: "TENANT16HEX:ID32HEX", ID = hash(tenant, canonical).
 // It is also the entry's id in the namespace's vector set.
 std::string entry_id(std::string_view tenant, std::string_view canonical);
+inline constexpr std::size_t kEntryIdSize = 16 + 1 + 32;
 // Appends entry_id(tenant, canonical) to `out` (a key being built) without temporaries.
 void append_entry_id(std::string& out, std::string_view tenant, std::string_view canonical);
 // The id prefix shared by one tenant's entries, "TENANT16HEX:": the hard pre-filter of a

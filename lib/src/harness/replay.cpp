@@ -62,6 +62,7 @@
 
 #include <fmt/format.h>
 
+#include "io/prompt_log_detail.hpp"
 #include "semcache/embedding_cache.hpp"
 #include "semcache/json_writer.hpp"
 #include "semcache/memory_store.hpp"
@@ -108,7 +109,7 @@ class ItemQueue {
   explicit ItemQueue(std::size_t capacity) : capacity_(capacity) {}
 
   // Blocks while full; false when aborted.
-  bool push(Item item) {
+  bool push(Item&& item) {
     std::unique_lock lock(mutex_);
     not_full_.wait(lock, [&] { return items_.size() < capacity_ || aborted_; });
     if (aborted_) return false;
@@ -167,7 +168,7 @@ class ItemRouter {
 
   ItemQueue& queue_of(std::size_t worker) { return *queues_[by_key_ ? worker : 0]; }
 
-  bool push(Item item) {
+  bool push(Item&& item) {
     std::size_t at = 0;
     if (by_key_ && queues_.size() > 1) {
       const std::hash<std::string_view> hash;
@@ -629,8 +630,13 @@ class Replayer {
     if (!semantic_) r.embedding.clear();
     item.canonical = canonical_request(r);
     item.text = text_of(r);
-    item.attributes = fmt::format(R"({{"line":{})", r.line);
-    if (!r.group.empty()) item.attributes += R"(,"group":)" + json_escape(r.group);
+    item.attributes.reserve(32 + r.group.size());
+    item.attributes = R"({"line":)";
+    detail::append_json_unsigned(item.attributes, r.line);
+    if (!r.group.empty()) {
+      item.attributes += R"(,"group":)";
+      detail::append_json_string(item.attributes, r.group);
+    }
     item.attributes += '}';
     return Status::ok();
   }

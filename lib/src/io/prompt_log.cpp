@@ -908,7 +908,11 @@ std::uint64_t PromptLogReader::bytes_read() const { return impl_->lines.bytes_co
 const std::string& PromptLogReader::path() const { return impl_->file.path(); }
 
 std::string canonical_request(const PromptRecord& record) {
-  std::string text = "{";
+  std::string text;
+  std::size_t size = 48 + record.model.size() + record.params_json.size() + record.prompt.size();
+  for (const ChatMessage& message : record.messages) size += 32 + message.role.size() + message.content.size();
+  text.reserve(size + size / 8);  // room for a few escapes: one allocation per request
+  text = "{";
   if (record.has_messages()) {
     text += "\"messages\":[";
     for (std::size_t i = 0; i < record.messages.size(); ++i) {

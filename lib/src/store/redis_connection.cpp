@@ -1,28 +1,29 @@
-// RedisConnection: a blocking hiredis context with timeouts, AUTH/SELECT and pipelining.
+// RedisConnection: a blocking connection with timeouts, AUTH/SELECT and pipelining. hiredis
+// connects (with its connect timeout and socket options); everything after that is done here
+// on the socket.
 //
 // Blocking I/O with socket timeouts (SO_RCVTIMEO/SO_SNDTIMEO via redisSetTimeout) rather
 // than an event loop: every caller in the library needs an answer before it can go on, and
-// pipelining recovers the throughput that one-command-per-round-trip would lose. hiredis
-// writes the whole output buffer before reading, which cannot deadlock because Redis buffers
-// the replies of a normal client without limit; callers keep batches to a few MB.
+// pipelining recovers the throughput that one-command-per-round-trip would lose. A pipeline is
+// written whole before its replies are read, which cannot deadlock because Redis buffers the
+// replies of a normal client without limit; callers keep batches to a few MB.
 //
-// Commands are formatted here as RESP with explicit lengths (never through a format string, so
-// ids and vectors may hold any bytes, NUL included), all of a pipeline into one reused buffer
-// sent at the first read: hiredis's own redisAppendCommandArgv builds each argument with
-// allocating sds calls, which showed up as a tenth of the replay's client time.
+// Writing. Commands are formatted here as RESP with explicit lengths (never through a format
+// string, so ids and vectors may hold any bytes, NUL included), all of a pipeline into one
+// reused buffer (hiredis's redisAppendCommandArgv builds each argument with allocating sds
+// calls: a tenth of the replay's client time), sent with send(MSG_NOSIGNAL): write(2) to a
+// server that has gone away would raise SIGPIPE, whose default action kills the process, and
+// a library must not change the process-wide disposition.
 //
-// Errors. hiredis reports I/O failures through c->err/c->errstr and leaves the context
-// unusable, so the first one frees the context and records the message; every later call
-// repeats it. A timed-out read surfaces as EAGAIN ("Resource temporarily unavailable") and
-// is reworded as a timeout. Error replies from Redis are data (Reply::kError), because in a
-// pipeline one failing command must not hide the replies of the others.
+// Reading. recv() into RespReader, which parses each reply straight into a Reply: hiredis's
+// reader built a redisReply tree that was then copied, and compacted its buffer after every
+// reply, together a sixth of the replay's client time.
 //
-// Writing. The formatted commands go to the socket with send(MSG_NOSIGNAL), not through
-// hiredis, which would copy them into its output buffer (freed and regrown every pipeline)
-// and write them with write(2): a write to a server that has gone away would raise SIGPIPE,
-// whose default action kills the process, and a library must not change the process-wide
-// disposition. hiredis only reads. The socket is blocking with SO_SNDTIMEO, so a stalled
-// server makes send() fail with EAGAIN after the command timeout, reported as a timeout.
+// Errors. The first I/O failure or timeout closes the socket and records the message; every
+// later call repeats it. A send() or recv() that fails with EAGAIN has waited out the command
+// timeout (SO_SNDTIMEO/SO_RCVTIMEO) and is reported as a timeout. Error replies from Redis are
+// data (Reply::kError), because in a pipeline one failing command must not hide the replies of
+// the others.
 //
 // Passwords never reach a message: the URL is always the redacted form, and a server error
 // that happens to quote the password has it replaced by "***".
@@ -31,6 +32,7 @@
 
 #include <hiredis/hiredis.h>
 
+#include <algorithm>
 #include <charconv>
 #include <sys/time.h>
 
@@ -45,6 +47,8 @@
 namespace semcache::detail {
 namespace {
 
+constexpr std::size_t kReceiveChunk = 64 * 1024;
+
 timeval to_timeval(std::chrono::milliseconds ms) {
   timeval tv{};
   if (ms.count() > 0) {
@@ -52,37 +56,6 @@ timeval to_timeval(std::chrono::milliseconds ms) {
     tv.tv_usec = static_cast<suseconds_t>((ms.count() % 1000) * 1000);
   }
   return tv;
-}
-
-Reply convert(const redisReply& r) {
-  Reply out;
-  switch (r.type) {
-    case REDIS_REPLY_STRING:
-      out.type = Reply::Type::kString;
-      out.str.assign(r.str, r.len);
-      break;
-    case REDIS_REPLY_STATUS:
-      out.type = Reply::Type::kStatus;
-      out.str.assign(r.str, r.len);
-      break;
-    case REDIS_REPLY_ERROR:
-      out.type = Reply::Type::kError;
-      out.str.assign(r.str, r.len);
-      break;
-    case REDIS_REPLY_INTEGER:
-      out.type = Reply::Type::kInteger;
-      out.integer = r.integer;
-      break;
-    case REDIS_REPLY_ARRAY:
-      out.type = Reply::Type::kArray;
-      out.elements.reserve(r.elements);
-      for (std::size_t i = 0; i < r.elements; ++i) out.elements.push_back(convert(*r.element[i]));
-      break;
-    default:
-      out.type = Reply::Type::kNil;
-      break;
-  }
-  return out;
 }
 
 std::string lower_first(std::string text) {
@@ -139,9 +112,6 @@ Expected<RedisConnection> RedisConnection::connect(const RedisUrl& url, const Co
   if (redisSetTimeout(context.get(), to_timeval(options.command_timeout)) != REDIS_OK) {
     return Status::unavailable(where + ": cannot set the command timeout: " + lower_first(context->errstr));
   }
-  // Keep the reply buffer between pipelines: by default hiredis frees it whenever it empties
-  // with more than 16 KB allocated, so every large batch would allocate it again.
-  context->reader->maxbuf = 0;
   RedisConnection connection(std::move(context), url, options);
   Status st = connection.handshake();
   if (!st) return st;
@@ -202,25 +172,20 @@ Status RedisConnection::send_unsent() {
   return Status::ok();
 }
 
-Status RedisConnection::fail_io(int error_number) {
-  std::string reason;
-  if (!context_) {
-    reason = "not connected";
-  } else if (context_->err == REDIS_ERR_IO && (error_number == EAGAIN || error_number == EWOULDBLOCK)) {
-    reason = "timed out after " + std::to_string(options_.command_timeout.count()) + " ms (command timeout)";
-  } else if (context_->err == REDIS_ERR_EOF) {
-    reason = "server closed the connection";
-  } else if (context_->err == REDIS_ERR_IO && (error_number == EPIPE || error_number == ECONNRESET)) {
-    reason = "connection lost (" + lower_first(context_->errstr) + ")";
-  } else {
-    reason = lower_first(context_->errstr[0] != '\0' ? context_->errstr : "I/O error");
+Status RedisConnection::fail_receive(int error_number) {
+  if (error_number == EAGAIN || error_number == EWOULDBLOCK) {
+    return broken("timed out after " + std::to_string(options_.command_timeout.count()) + " ms (command timeout)");
   }
-  return broken(reason);
+  if (error_number == EPIPE || error_number == ECONNRESET) {
+    return broken("connection lost (" + lower_first(std::strerror(error_number)) + ")");
+  }
+  return broken(lower_first(std::strerror(error_number)));
 }
 
 Status RedisConnection::broken(const std::string& reason) {
   broken_reason_ = redacted_url_ + ": " + reason;
   context_.reset();
+  reader_.clear();
   pending_replies_ = 0;
   unsent_ = false;
   unsent_commands_.clear();
@@ -257,25 +222,41 @@ Status RedisConnection::append(std::span<const std::string_view> args) {
   return Status::ok();
 }
 
+Status RedisConnection::flush() {
+  if (!context_ || broken()) return broken_status();
+  if (!unsent_) return Status::ok();
+  ++round_trips_;
+  unsent_ = false;
+  return send_unsent();
+}
+
 Expected<Reply> RedisConnection::read_reply() {
   if (!context_ || broken()) return broken_status();
   if (pending_replies_ == 0) return Status::internal("RedisConnection::read_reply: no command is waiting for a reply");
-  if (unsent_) {
-    ++round_trips_;
-    unsent_ = false;
-    if (Status st = send_unsent(); !st) return st;
+  if (Status st = flush(); !st) return st;
+  Reply reply;
+  std::string error;
+  while (true) {
+    switch (reader_.next(reply, error)) {
+      case RespReader::Result::kReply:
+        --pending_replies_;
+        return reply;
+      case RespReader::Result::kProtocolError:
+        return broken("protocol error: " + error);
+      case RespReader::Result::kIncomplete:
+        break;
+    }
+    // Reads grow with what is pending, so a large reply arrives in a few reads.
+    const std::span<char> room = reader_.space(std::max(kReceiveChunk, reader_.buffered()));
+    const ssize_t n = ::recv(context_->fd, room.data(), room.size(), 0);
+    if (n > 0) {
+      reader_.commit(static_cast<std::size_t>(n));
+    } else if (n == 0) {
+      return broken("server closed the connection");
+    } else if (errno != EINTR) {
+      return fail_receive(errno);
+    }
   }
-  void* raw = nullptr;
-  const int rc = redisGetReply(context_.get(), &raw);
-  const int error_number = errno;
-  if (rc != REDIS_OK || raw == nullptr) {
-    if (raw != nullptr) freeReplyObject(raw);
-    return fail_io(error_number);
-  }
-  Reply reply = convert(*static_cast<redisReply*>(raw));
-  freeReplyObject(raw);
-  --pending_replies_;
-  return reply;
 }
 
 Expected<Reply> RedisConnection::command(std::initializer_list<std::string_view> args) {

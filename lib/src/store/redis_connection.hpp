@@ -1,6 +1,6 @@
 #pragma once
 // One blocking connection to Redis (internal): the only code in the library that touches
-// hiredis. Callers see Reply, an owning copy of a reply, never a redisReply.
+// hiredis, which it uses to connect. Replies are read by RespReader, straight into Reply.
 //
 // Thread model: a RedisConnection is used by one thread at a time. Lifetime: a Reply owns
 // its data and outlives the connection. Once an I/O error or a timeout has happened the
@@ -21,26 +21,13 @@
 
 #include "semcache/redis_url.hpp"
 #include "semcache/status.hpp"
+#include "store/reply.hpp"
+#include "store/resp_reader.hpp"
 
 struct redisContext;
 
 namespace semcache::detail {
 
-struct Reply {
-  enum class Type { kNil, kString, kStatus, kError, kInteger, kArray };
-  Type type = Type::kNil;
-  long long integer = 0;        // kInteger
-  std::string str;              // kString (binary-safe), kStatus, kError
-  std::vector<Reply> elements;  // kArray
-
-  bool is_nil() const { return type == Type::kNil; }
-  bool is_error() const { return type == Type::kError; }
-  bool is_string() const { return type == Type::kString; }
-  bool is_integer() const { return type == Type::kInteger; }
-  bool is_array() const { return type == Type::kArray; }
-};
-
-std::string_view to_string(Reply::Type type);
 
 struct ConnectOptions {
   std::chrono::milliseconds connect_timeout{2000};  // <= 0: wait as long as the OS does
@@ -73,6 +60,10 @@ class RedisConnection {
   Status append(std::initializer_list<std::string_view> args);
   Status append(std::span<const std::string_view> args);
   Expected<Reply> read_reply();
+  // Sends the appended commands now, without waiting for their replies (read_reply() would
+  // send them first anyway): a caller with pipelines to several servers sends to all of them,
+  // then reads, so the servers work at the same time.
+  Status flush();
   // append() every command, then read every reply: one round trip.
   Expected<std::vector<Reply>> pipeline(const std::vector<std::vector<std::string_view>>& commands);
 
@@ -98,7 +89,7 @@ class RedisConnection {
 
   RedisConnection(std::unique_ptr<redisContext, ContextDeleter> context, RedisUrl url, ConnectOptions options);
   Status handshake();
-  Status fail_io(int error_number);  // errno as the failed call left it
+  Status fail_receive(int error_number);  // errno as the failed recv() left it
   Status send_unsent();              // writes unsent_commands_ to the socket
   Status broken(const std::string& reason);  // closes the connection for good with this reason
   Status broken_status() const;
@@ -111,7 +102,8 @@ class RedisConnection {
   std::size_t pending_replies_ = 0;
   bool unsent_ = false;        // appended commands not yet written
   std::uint64_t round_trips_ = 0;
-  std::string unsent_commands_;  // the RESP of the appended commands, handed to hiredis at the first read
+  std::string unsent_commands_;  // the RESP of the appended commands, sent at flush() or the first read
+  RespReader reader_;
 
 };
 
