@@ -77,7 +77,9 @@ struct StoreBatch {
   std::vector<CounterIncrement> increments;
   std::vector<std::string> deletes;  // records (and their counters)
   std::vector<LogAppend> appends;
-  std::vector<std::string> reads;    // records with their counters, read after the mutations above
+  std::vector<std::string> reads;    // records with their counters, read after the mutations above;
+                                     // a key that holds a log (or on Redis any other type) reads
+                                     // as no record
 
   bool empty() const {
     return writes.empty() && increments.empty() && deletes.empty() && appends.empty() && reads.empty();

@@ -295,12 +295,11 @@ class MemoryStore final : public Store {
       Shard& shard = shard_for(key);
       std::lock_guard lock(shard.mutex);
       auto it = find_live(shard, key, now);
-      if (it == shard.entries.end()) {
+      if (it == shard.entries.end() || it->second.log) {  // a log is no record (as Redis's MGET says)
         result.records.emplace_back();
         result.counters.push_back(0);
         continue;
       }
-      if (it->second.log) return wrong_type(key, "log", "record");
       touch(shard, it->second);
       result.records.emplace_back(it->second.record);
       result.counters.push_back(it->second.counter);
