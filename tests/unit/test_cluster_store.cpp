@@ -7,6 +7,7 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <map>
 #include <memory>
@@ -450,6 +451,37 @@ TEST_CASE("cluster store: round trip of every operation, and scan over all prima
   const StoreCounters counters = store->counters();
   CHECK(counters.failed_batches == 0);
   CHECK(counters.round_trips > 0);
+}
+
+TEST_CASE("cluster store: concurrent batches over every node lose no increment", "[cluster]") {
+  testing::RedisCluster& cluster = shared_cluster();
+  const RedisStoreOptions options{.pool_size = 2};  // fewer connections than threads: callers wait their turn
+  auto store = open_cluster(cluster.seed_url(), options);
+  constexpr int kThreads = 4;
+  constexpr int kBatches = 50;
+  std::vector<std::string> keys;
+  for (int i = 0; i < 12; ++i) keys.push_back("conc:" + std::to_string(i));
+  for (const std::string& key : keys) write_one(*store, key, {{"v", key}});
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int b = 0; b < kBatches; ++b) {
+        StoreBatch batch;
+        for (const std::string& key : keys) batch.increments.push_back({key, 0ms});  // every node, every batch
+        batch.reads = {keys[static_cast<std::size_t>((t + b) % 12)]};
+        auto result = store->execute(batch);
+        if (!result || !result->records.at(0) || find_field(*result->records[0], "v") == nullptr) ++failures;
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  CHECK(failures == 0);
+  StoreBatch reads;
+  reads.reads = keys;
+  const StoreBatchResult result = run(*store, reads);
+  for (std::int64_t counter : result.counters) CHECK(counter == kThreads * kBatches);
+  CHECK(store->counters().failed_batches == 0);
 }
 
 TEST_CASE("cluster store: ASK during a slot migration, MOVED after it", "[cluster]") {
