@@ -14,7 +14,8 @@
 // the test process if it is killed; the destructor stops them and removes the directory.
 //
 // A missing redis-server or redis-cli FAILS the test with the script's message: an
-// integration test that silently skips never runs.
+// integration test that silently skips never runs. SEMCACHE_REDIS_SERVER and SEMCACHE_REDIS_CLI
+// override the binaries (the script reads them too).
 
 #include <catch2/catch.hpp>
 
@@ -76,7 +77,9 @@ class RedisCluster {
   // its stdout without the trailing newline.
   std::string cli(int port, const std::string& args) const {
     int status = 0;
-    std::string out = run("redis-cli -p " + std::to_string(port) + " " + args + " 2>&1", status);
+    const char* explicit_cli = std::getenv("SEMCACHE_REDIS_CLI");
+    const std::string binary = explicit_cli && *explicit_cli ? explicit_cli : "redis-cli";
+    std::string out = run(binary + " -p " + std::to_string(port) + " " + args + " 2>&1", status);
     while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
     return out;
   }

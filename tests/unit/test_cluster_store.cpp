@@ -231,8 +231,8 @@ TEST_CASE("cluster slots: slot maps from CLUSTER SHARDS and CLUSTER SLOTS; redir
         "h", "node");
     REQUIRE(!overlap);
     CHECK(overlap.status().message().find("overlap") != std::string::npos);
-    auto bad_slot = detail::parse_cluster_slots(array({array({number(0), number(16384), array({text("h"), number(1)})})}),
-                                                "h", "node");
+    auto bad_slot = detail::parse_cluster_slots(
+        array({array({number(0), number(16384), array({text("h"), number(1)})})}), "h", "node");
     CHECK(!bad_slot);
   }
   SECTION("CLUSTER SLOTS: an unknown endpoint is the answering host") {

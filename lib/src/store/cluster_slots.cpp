@@ -163,8 +163,7 @@ Expected<SlotMap> parse_cluster_shards(const Reply& reply, std::string_view answ
     }
     if (slots->elements.empty()) continue;  // a shard without slots (a fresh node): serves nothing
     if (!any_primary) return malformed(source, kCommand, where + ": has slots but no node with role \"master\"");
-    ClusterNode primary = online_primary ? *online_primary : *any_primary;
-    if (any_primary && online_primary && any_primary->id != online_primary->id) replicas.push_back(*any_primary);
+    const ClusterNode& primary = online_primary ? *online_primary : *any_primary;
     for (std::size_t i = 0; i < slots->elements.size(); i += 2) {
       const Reply& first = slots->elements[i];
       const Reply& last = slots->elements[i + 1];

@@ -43,13 +43,15 @@
 //
 // Locks: nodes_mutex_ guards nodes_ and routing_; each Node's mutex its pool; refresh_mutex_
 // serialises map loads (a load runs with only refresh_mutex_ held, then takes nodes_mutex_ to
-// install the map). No lock is held across another node's I/O except refresh_mutex_.
+// install the map; callers that find a load running use the current map). No lock but
+// refresh_mutex_ is held across network I/O.
 
 #include "semcache/redis_cluster_store.hpp"
 
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <cctype>
 #include <charconv>
 #include <condition_variable>
 #include <map>
@@ -87,7 +89,9 @@ std::string quoted(std::string_view command, std::string_view key) {
 bool starts_with_nocase(std::string_view text, std::string_view prefix) {
   return text.size() >= prefix.size() &&
          std::equal(prefix.begin(), prefix.end(), text.begin(),
-                    [](char a, char b) { return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b)); });
+                    [](char a, char b) {
+                      return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
+                    });
 }
 
 // "ms-seq" or "ms" with decimal numbers: the ids XRANGE accepts.
@@ -122,7 +126,8 @@ struct ClusterUrl {
 
 Expected<ClusterUrl> parse_cluster_url(std::string_view url) {
   if (!starts_with_nocase(url, kScheme)) {
-    return Status::invalid_argument("--redis: expected a URL of the form redis+cluster://[user:password@]host:port[,host:port...]");
+    return Status::invalid_argument(
+        "--redis: expected a URL of the form redis+cluster://[user:password@]host:port[,host:port...]");
   }
   const std::string_view rest = url.substr(kScheme.size());
   const std::size_t at = rest.rfind('@');
@@ -132,7 +137,8 @@ Expected<ClusterUrl> parse_cluster_url(std::string_view url) {
   out.redacted = std::string(kScheme);
   if (at != std::string_view::npos) {
     const std::size_t colon = userinfo.find(':');
-    out.redacted += colon == std::string_view::npos ? std::string("***") : std::string(userinfo.substr(0, colon)) + ":***";
+    out.redacted +=
+        colon == std::string_view::npos ? std::string("***") : std::string(userinfo.substr(0, colon)) + ":***";
     out.redacted += '@';
   }
   out.redacted += hosts;
@@ -484,9 +490,17 @@ class RedisClusterStore final : public Store {
 
   // Loads the slot map from the first node that gives one: the current primaries, then the
   // other known nodes (replicas, seeds, redirection targets). At most once per initial_backoff
-  // while a map is in use; concurrent callers wait for one load.
+  // while a map is in use. A call that finds another one loading keeps the current map rather
+  // than wait (a load may cost a timeout per unreachable node); with no map yet it waits.
   Status refresh() {
-    std::lock_guard refresh_lock(refresh_mutex_);
+    std::unique_lock refresh_lock(refresh_mutex_, std::try_to_lock);
+    if (!refresh_lock.owns_lock()) {
+      {
+        std::lock_guard lock(nodes_mutex_);
+        if (routing_) return Status::ok();  // another call is reloading: route by the current map meanwhile
+      }
+      refresh_lock.lock();
+    }
     if (!refresh_needed_.load()) return Status::ok();
     const auto now = Clock::now();
     std::vector<Node*> candidates;
