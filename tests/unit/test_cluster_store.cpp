@@ -312,6 +312,27 @@ TEST_CASE("cluster store: URLs, redaction and the open_store_url dispatch", "[cl
   CHECK(!cluster_stats(**single));
 }
 
+TEST_CASE("cluster store: the slot map comes from CLUSTER SLOTS where CLUSTER SHARDS is refused", "[cluster]") {
+  testing::RedisCluster& cluster = shared_cluster();
+  auto set_acl = [&](const char* rule) {
+    for (const auto& node : cluster.nodes()) {
+      auto connection = connect_node(node.port);
+      REQUIRE(command(connection, {"ACL", "SETUSER", "default", rule}).str == "OK");
+    }
+  };
+  set_acl("-cluster|shards");
+  auto probe = connect_node(cluster.nodes().front().port);
+  CHECK(command(probe, {"CLUSTER", "SHARDS"}).str.rfind("NOPERM", 0) == 0);
+  auto store = open_redis_cluster_store(cluster.seed_url());
+  set_acl("+cluster|shards");
+  INFO(store.status().message());
+  REQUIRE(store);
+  write_one(**store, "acl:k", {{"v", "1"}});
+  REQUIRE(read_one(**store, "acl:k"));
+  CHECK(stats_of(**store).slot_map_loads == 1);
+  CHECK(stats_of(**store).moved == 0);  // the map was right
+}
+
 TEST_CASE("cluster store: random batches give the results and data of a single Redis", "[cluster]") {
   testing::RedisCluster& cluster = shared_cluster();
   testing::RedisServer server;

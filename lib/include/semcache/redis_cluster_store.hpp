@@ -8,8 +8,8 @@
 // case-insensitive. User and password are percent-decoded as in redis_url.hpp and never
 // appear in messages or in describe() ("redis+cluster://user:***@h1:7000,h2:7001").
 //
-// The store learns the slot map from a seed (CLUSTER SHARDS, or CLUSTER SLOTS on a server
-// without it), keeps a connection pool per node with the options' pool size, timeouts and
+// The store learns the slot map from a seed (CLUSTER SHARDS, or CLUSTER SLOTS where that is
+// refused: Redis 6, an ACL), keeps a connection pool per node with the options' pool size, timeouts and
 // backoff (a node that is down turns calls that need it into Status::unavailable within the
 // timeouts, and during its backoff at once), and follows the cluster as it changes: MOVED
 // (the slot has a new owner: the command goes there, the map is reloaded), ASK (a slot in

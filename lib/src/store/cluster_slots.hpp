@@ -8,8 +8,7 @@
 // the tag. "{user1000}.following" and "{user1000}.followers" share a slot; "foo{}{bar}" hashes
 // whole (the first tag is empty); "foo{{bar}}" hashes "{bar".
 //
-// The slot map comes from CLUSTER SHARDS (Redis 7) or, on a server that lacks it, CLUSTER
-// SLOTS. Both parsers check every element they use and say what they expected where, so a
+// The slot map comes from CLUSTER SHARDS (Redis 7) or, where that is refused, CLUSTER SLOTS. Both parsers check every element they use and say what they expected where, so a
 // reply of another shape is refused rather than misread; the map they return is sorted by
 // first slot, its ranges do not overlap, and slots no range covers have no owner (a cluster
 // in trouble). CLUSTER SHARDS lists a shard's nodes with a role and a health: the primary is

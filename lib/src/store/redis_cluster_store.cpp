@@ -538,15 +538,16 @@ class RedisClusterStore final : public Store {
     auto reply = connection.command({"CLUSTER", "SHARDS"});
     if (!reply) return failed(reply.status());
     const std::string& answering_host = connection.url().host;
+    // CLUSTER SLOTS when CLUSTER SHARDS is refused: Redis 6 does not know it ("ERR Unknown
+    // subcommand"), an ACL or a proxy may forbid it.
     const auto parse = [&]() -> Expected<detail::SlotMap> {
-      if (reply->is_error() && reply->str.find("unknown") != std::string::npos) {  // no CLUSTER SHARDS
-        auto slots = connection.command({"CLUSTER", "SLOTS"});
-        if (!slots) return failed(slots.status());
-        if (slots->is_error()) return connection.error_status(*slots, "CLUSTER SLOTS");
-        return detail::parse_cluster_slots(*slots, answering_host, connection.redacted_url());
+      if (!reply->is_error()) return detail::parse_cluster_shards(*reply, answering_host, connection.redacted_url());
+      auto slots = connection.command({"CLUSTER", "SLOTS"});
+      if (!slots) return failed(slots.status());
+      if (slots->is_error()) {
+        return connection.error_status(*slots, "CLUSTER SLOTS (after CLUSTER SHARDS said: " + reply->str + ")");
       }
-      if (reply->is_error()) return connection.error_status(*reply, "CLUSTER SHARDS");
-      return detail::parse_cluster_shards(*reply, answering_host, connection.redacted_url());
+      return detail::parse_cluster_slots(*slots, answering_host, connection.redacted_url());
     };
     auto map = parse();
     if (map && map->covered_slots() == 0) {
