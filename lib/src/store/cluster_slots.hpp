@@ -8,13 +8,14 @@
 // the tag. "{user1000}.following" and "{user1000}.followers" share a slot; "foo{}{bar}" hashes
 // whole (the first tag is empty); "foo{{bar}}" hashes "{bar".
 //
-// The slot map comes from CLUSTER SHARDS (Redis 7) or, where that is refused, CLUSTER SLOTS. Both parsers check every element they use and say what they expected where, so a
-// reply of another shape is refused rather than misread; the map they return is sorted by
-// first slot, its ranges do not overlap, and slots no range covers have no owner (a cluster
-// in trouble). CLUSTER SHARDS lists a shard's nodes with a role and a health: the primary is
-// the node with role "master" and health "online" (after a failover the failed former primary
-// may still be listed as a master of the shard until it rejoins as a replica), else the first
-// "master".
+// The slot map comes from CLUSTER SHARDS (Redis 7) or, where that is refused, CLUSTER SLOTS.
+// Both parsers check every element they use and say what they expected where, so a reply of
+// another shape is refused rather than misread; the map they return is sorted by first slot,
+// its ranges do not overlap, and slots no range covers have no owner (a cluster in trouble).
+// CLUSTER SHARDS lists a shard's nodes with a role and a health: the primary is the node with
+// role "master" and health "online", else the first "master" (a primary that has just failed
+// and not been replaced yet). A failed former primary shows up as a shard without slots
+// (Redis 7.0) and is ignored.
 
 #include <cstdint>
 #include <optional>
