@@ -66,6 +66,7 @@
 #include "semcache/embedding_cache.hpp"
 #include "semcache/json_writer.hpp"
 #include "semcache/memory_store.hpp"
+#include "semcache/redis_cluster_store.hpp"
 
 namespace semcache {
 namespace {
@@ -516,7 +517,7 @@ class Replayer {
     if (!lines) return lines.status();
     total_requests_ = options_.limit > 0 ? std::min<std::uint64_t>(*lines, options_.limit) : *lines;
     if (!options_.redis_url.empty()) {
-      auto redis = open_redis_store(options_.redis_url, options_.redis);
+      auto redis = open_store_url(options_.redis_url, options_.redis);
       if (!redis) return redis.status();
       redis_ = *redis;
       result_.store = redis_->describe();

@@ -1,0 +1,904 @@
+// RedisClusterStore: the Store on a Redis Cluster (redis_cluster_store.hpp), with the data
+// layout of RedisStore (redis_store.cpp: one record blob per key, counter "{KEY}#n").
+//
+// Routing. The store keeps the owner of each of the 16384 slots (a Routing: an array of Node
+// pointers, replaced whole under nodes_mutex_ and read through a shared_ptr, so a call routes a
+// whole batch against one consistent map). Nodes are created when the map or a redirection
+// first names them and live as long as the store (a handful per cluster), each with its own
+// connection pool, backoff and request count.
+//
+// A call turns into a list of single-key commands, in the order RedisStore pipelines them:
+//   SET k blob [PX ttl] (DEL k for an empty record)   per write
+//   DEL counter                                        per write: reset
+//   INCRBY counter n [+ PEXPIRE counter ttl NX]        per incremented record
+//   UNLINK k, UNLINK counter                           per delete (the first replies are summed)
+//   XADD k [MAXLEN ~ n] * p payload                    per append
+//   GET k, GET counter                                 per read
+// Multi-key DEL/UNLINK/MGET are split because a cluster refuses keys of several slots in one
+// command (CROSSSLOT); a counter GET that finds another type counts as no counter, as MGET's
+// nil does on one node. run() groups the commands by the node that owns their slot, keeping
+// their order, leases one connection per node (in address order, so two calls never wait on
+// each other's leases crosswise), and sends each node its pipeline -- one round trip per node,
+// the nodes one after another (RedisConnection has no "send now, read later"; sending to
+// every node before reading any is the obvious next step). Then it reads every reply:
+//   MOVED slot host:port   the command goes to that node in the next round and the map is
+//                          reloaded before it (MOVED names the new owner, so the command does
+//                          not depend on the reload succeeding);
+//   ASK slot host:port     ASKING + the command go to that node once, the map stays;
+//   TRYAGAIN               (a multi-key command during resharding) the same node, after 20 ms.
+// The redirected commands of a round keep their relative order, so the later commands on a
+// slot follow the first one to its new node; the ones that were answered stay answered (a
+// node that answered MOVED for one command of a slot answers MOVED for the later ones too, and
+// an ASK concerns a key the old node does not hold). After kMaxRounds rounds the call fails
+// (unavailable): redirections that never settle are a cluster in trouble, not a loop.
+//
+// Failures. A node that cannot be reached, times out, or drops the connection fails the call
+// at once with Status::unavailable (nothing is known about which commands were applied, as for
+// RedisStore; there is no retry, for the same reason) and marks the map stale: the next call
+// reloads it from any node that answers (primaries first, then replicas and seeds), at most
+// once per initial_backoff, so a replica promoted by a failover is found as soon as the
+// cluster has promoted it. A slot with no owner fails the calls that need it. Error replies
+// are judged as RedisStore does: WRONGTYPE, "not an integer" and overflow are bad_input,
+// anything else (CLUSTERDOWN, OOM, READONLY, LOADING...) unavailable.
+//
+// Locks: nodes_mutex_ guards nodes_ and routing_; each Node's mutex its pool; refresh_mutex_
+// serialises map loads (a load runs with only refresh_mutex_ held, then takes nodes_mutex_ to
+// install the map; callers that find a load running use the current map). No lock but
+// refresh_mutex_ is held across network I/O.
+
+#include "semcache/redis_cluster_store.hpp"
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <cctype>
+#include <charconv>
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "semcache/redis_url.hpp"
+#include "store/cluster_slots.hpp"
+#include "store/printable.hpp"
+#include "store/record_codec.hpp"
+#include "store/redis_connection.hpp"
+#include "store/store_counters.hpp"
+
+namespace semcache {
+namespace {
+
+using detail::bump;
+using detail::RedisConnection;
+using detail::Reply;
+using Clock = std::chrono::steady_clock;
+
+constexpr std::string_view kScheme = "redis+cluster://";
+constexpr std::string_view kPayloadField = "p";
+constexpr int kMaxRounds = 6;  // the first send and up to 5 redirections
+constexpr auto kTryAgainWait = std::chrono::milliseconds(20);
+
+std::string printable(std::string_view key) { return detail::printable(key, detail::kMaxKeyInMessage); }
+
+std::string quoted(std::string_view command, std::string_view key) {
+  return std::string(command) + " '" + printable(key) + "'";
+}
+
+bool starts_with_nocase(std::string_view text, std::string_view prefix) {
+  return text.size() >= prefix.size() &&
+         std::equal(prefix.begin(), prefix.end(), text.begin(),
+                    [](char a, char b) {
+                      return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
+                    });
+}
+
+// "ms-seq" or "ms" with decimal numbers: the ids XRANGE accepts.
+bool valid_log_id(std::string_view id) {
+  const std::size_t dash = id.find('-');
+  auto digits = [](std::string_view text) {
+    return !text.empty() && text.size() <= 20 &&
+           std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
+  };
+  return digits(id.substr(0, dash)) && (dash == std::string_view::npos || digits(id.substr(dash + 1)));
+}
+
+// The prefix as a SCAN MATCH pattern: glob specials escaped, then '*'.
+std::string match_pattern(std::string_view prefix) {
+  std::string pattern;
+  pattern.reserve(prefix.size() + 8);
+  for (char c : prefix) {
+    if (c == '*' || c == '?' || c == '[' || c == ']' || c == '\\') pattern += '\\';
+    pattern += c;
+  }
+  pattern += '*';
+  return pattern;
+}
+
+bool is_timeout(const Status& status) { return status.message().find("timed out") != std::string::npos; }
+
+// The seeds of a redis+cluster:// URL and its redacted form.
+struct ClusterUrl {
+  std::vector<RedisUrl> seeds;
+  std::string redacted;  // "redis+cluster://user:***@h1:p1,h2:p2"
+};
+
+Expected<ClusterUrl> parse_cluster_url(std::string_view url) {
+  if (!starts_with_nocase(url, kScheme)) {
+    return Status::invalid_argument(
+        "--redis: expected a URL of the form redis+cluster://[user:password@]host:port[,host:port...]");
+  }
+  const std::string_view rest = url.substr(kScheme.size());
+  const std::size_t at = rest.rfind('@');
+  const std::string_view userinfo = at == std::string_view::npos ? std::string_view() : rest.substr(0, at);
+  const std::string_view hosts = at == std::string_view::npos ? rest : rest.substr(at + 1);
+  ClusterUrl out;
+  out.redacted = std::string(kScheme);
+  if (at != std::string_view::npos) {
+    const std::size_t colon = userinfo.find(':');
+    out.redacted +=
+        colon == std::string_view::npos ? std::string("***") : std::string(userinfo.substr(0, colon)) + ":***";
+    out.redacted += '@';
+  }
+  out.redacted += hosts;
+  const std::string source = "--redis: '" + out.redacted + "'";
+  if (hosts.empty()) return Status::invalid_argument(source + ": expected at least one seed host:port");
+  std::size_t start = 0;
+  while (start <= hosts.size()) {
+    const std::size_t comma = std::min(hosts.find(',', start), hosts.size());
+    const std::string_view seed = hosts.substr(start, comma - start);
+    start = comma + 1;
+    const std::size_t colon = seed.rfind(':');
+    const std::size_t bracket = seed.rfind(']');
+    if (seed.empty() || colon == std::string_view::npos || (bracket != std::string_view::npos && colon < bracket)) {
+      return Status::invalid_argument(source + ": seed '" + std::string(seed) + "' must be host:port");
+    }
+    if (seed.find_first_of("/?#") != std::string_view::npos) {
+      return Status::invalid_argument(source + ": seed '" + std::string(seed) +
+                                      "' must be host:port (a cluster has no db and the URL no options)");
+    }
+    std::string single = "redis://";
+    if (at != std::string_view::npos) {
+      single += userinfo;
+      single += '@';
+    }
+    single += seed;
+    auto parsed = parse_redis_url(single, source);
+    if (!parsed) return parsed.status();
+    out.seeds.push_back(std::move(*parsed));
+  }
+  return out;
+}
+
+Status validate(const RedisStoreOptions& options) {
+  if (options.connect_timeout.count() <= 0) {
+    return Status::invalid_argument("redis cluster store: connect_timeout must be > 0 ms");
+  }
+  if (options.command_timeout.count() <= 0) {
+    return Status::invalid_argument("redis cluster store: command_timeout must be > 0 ms");
+  }
+  if (options.pool_size == 0) return Status::invalid_argument("redis cluster store: pool_size must be >= 1");
+  if (options.initial_backoff.count() <= 0 || options.max_backoff < options.initial_backoff) {
+    return Status::invalid_argument(
+        "redis cluster store: backoff must satisfy 0 < initial_backoff <= max_backoff, got " +
+        std::to_string(options.initial_backoff.count()) + " ms and " + std::to_string(options.max_backoff.count()) +
+        " ms");
+  }
+  return Status::ok();
+}
+
+// One node of the cluster: its pool of connections (RedisStore's pool: idle list, open count,
+// wait for a free connection at most command_timeout, exponential backoff after a failed
+// connect, all connections dropped when one breaks) and how many commands it answered.
+class Node {
+ public:
+  Node(RedisUrl url, std::string address, const RedisStoreOptions& options, detail::AtomicStoreCounters& counters)
+      : url_(std::move(url)),
+        address_(std::move(address)),
+        redacted_(redacted(url_)),
+        options_(options),
+        connect_options_{options.connect_timeout, options.command_timeout},
+        counters_(counters),
+        backoff_(options.initial_backoff) {}
+
+  const std::string& address() const { return address_; }
+  const std::string& redacted_url() const { return redacted_; }
+  std::uint64_t requests() const { return requests_.load(std::memory_order_relaxed); }
+  void count_requests(std::uint64_t n) { bump(requests_, n); }
+
+  Expected<std::unique_ptr<RedisConnection>> acquire() {
+    std::unique_lock lock(mutex_);
+    const auto deadline = Clock::now() + options_.command_timeout;
+    while (idle_.empty() && open_ >= options_.pool_size) {
+      if (idle_freed_.wait_until(lock, deadline) == std::cv_status::timeout && idle_.empty() &&
+          open_ >= options_.pool_size) {
+        bump(counters_.timeouts);
+        return Status::unavailable(redacted_ + ": timed out after " + std::to_string(options_.command_timeout.count()) +
+                                   " ms waiting for one of " + std::to_string(options_.pool_size) +
+                                   " busy connections");
+      }
+    }
+    if (!idle_.empty()) {
+      auto connection = std::move(idle_.back());
+      idle_.pop_back();
+      return connection;
+    }
+    if (const auto now = Clock::now(); now < retry_at_) {
+      const auto wait_ms = std::chrono::ceil<std::chrono::milliseconds>(retry_at_ - now).count();
+      return Status::unavailable(redacted_ + ": reconnecting in " + std::to_string(wait_ms) +
+                                 " ms after: " + last_connect_error_);
+    }
+    ++open_;
+    lock.unlock();
+    auto connection = RedisConnection::connect(url_, connect_options_);
+    lock.lock();
+    if (!connection) {
+      --open_;
+      bump(counters_.connect_failures);
+      lost_ = true;
+      retry_at_ = Clock::now() + backoff_;
+      backoff_ = std::min(backoff_ * 2, options_.max_backoff);
+      Status status = connection.status();
+      const std::string prefix = redacted_ + ": ";
+      const std::string& message = status.message();
+      last_connect_error_ = message.rfind(prefix, 0) == 0 ? message.substr(prefix.size()) : message;
+      idle_freed_.notify_one();
+      if (is_timeout(status)) bump(counters_.timeouts);
+      return status;
+    }
+    bump(counters_.connects);
+    if (lost_) bump(counters_.reconnects);
+    lost_ = false;
+    backoff_ = options_.initial_backoff;
+    retry_at_ = {};
+    bump(counters_.round_trips, connection->round_trips());  // the handshake
+    return std::make_unique<RedisConnection>(std::move(*connection));
+  }
+
+  void release(std::unique_ptr<RedisConnection> connection) {
+    std::lock_guard lock(mutex_);
+    if (!connection->broken()) {
+      idle_.push_back(std::move(connection));
+      idle_freed_.notify_one();
+      return;
+    }
+    lost_ = true;
+    open_ -= 1 + idle_.size();
+    idle_.clear();
+    idle_freed_.notify_all();
+  }
+
+ private:
+  const RedisUrl url_;
+  const std::string address_;
+  const std::string redacted_;
+  const RedisStoreOptions options_;
+  const detail::ConnectOptions connect_options_;
+  detail::AtomicStoreCounters& counters_;
+  std::atomic<std::uint64_t> requests_{0};
+
+  std::mutex mutex_;  // guards everything below
+  std::condition_variable idle_freed_;
+  std::vector<std::unique_ptr<RedisConnection>> idle_;
+  std::size_t open_ = 0;
+  bool lost_ = false;
+  std::chrono::milliseconds backoff_;
+  Clock::time_point retry_at_{};
+  std::string last_connect_error_;
+};
+
+// A borrowed connection of a node; gives it back (or drops it if broken) and counts its round
+// trips.
+class Lease {
+ public:
+  Lease(Node& node, std::unique_ptr<RedisConnection> connection, detail::AtomicStoreCounters& counters)
+      : node_(&node), connection_(std::move(connection)), counters_(&counters),
+        round_trips_at_start_(connection_->round_trips()) {}
+  Lease(Lease&& other) noexcept = default;
+  Lease(const Lease&) = delete;
+  Lease& operator=(const Lease&) = delete;
+  Lease& operator=(Lease&&) = delete;
+  ~Lease() {
+    if (!connection_) return;
+    bump(counters_->round_trips, connection_->round_trips() - round_trips_at_start_);
+    node_->release(std::move(connection_));
+  }
+  RedisConnection& connection() { return *connection_; }
+  Node& node() { return *node_; }
+
+ private:
+  Node* node_;
+  std::unique_ptr<RedisConnection> connection_;
+  detail::AtomicStoreCounters* counters_;
+  std::uint64_t round_trips_at_start_;
+};
+
+// Which node serves each slot, and the distinct primaries (for scan).
+struct Routing {
+  std::array<Node*, detail::kClusterSlots> owner{};
+  std::vector<Node*> primaries;  // sorted by address
+};
+
+// One single-key command of a call and, once run() returns ok, its final reply.
+struct Command {
+  std::vector<std::string> args;  // args[1] is the key
+  std::uint16_t slot = 0;
+  Node* target = nullptr;  // set by a redirection: send here rather than to the slot's owner
+  bool asking = false;     // an ASK: send ASKING first, this once
+  Reply reply;
+  Node* served_by = nullptr;
+
+  std::string_view key() const { return args.size() > 1 ? std::string_view(args[1]) : std::string_view(); }
+};
+
+Command make_command(std::vector<std::string> args) {
+  Command command;
+  command.args = std::move(args);
+  command.slot = detail::key_slot(command.key());
+  return command;
+}
+
+// What each command of a batch stands for, to read its reply back into the result.
+enum class Role { kWrite, kCounterReset, kIncrement, kDelete, kDeleteCounter, kAppend, kRead, kReadCounter };
+
+class RedisClusterStore final : public Store {
+ public:
+  RedisClusterStore(ClusterUrl url, const RedisStoreOptions& options) : url_(std::move(url)), options_(options) {
+    std::lock_guard lock(nodes_mutex_);
+    for (const RedisUrl& seed : url_.seeds) node_locked(seed.host, seed.port);
+  }
+
+  // The first map load of open() with require_connection: its error is open()'s.
+  Status load_now() { return refresh(); }
+
+  Expected<StoreBatchResult> execute(const StoreBatch& batch) override {
+    if (batch.empty()) {
+      counters_.count_batch(batch, true);
+      return StoreBatchResult{};
+    }
+    auto result = run_batch(batch);
+    counters_.count_batch(batch, result.has_value());
+    return result;
+  }
+
+  Status scan(std::string_view prefix, std::size_t batch_size,
+              const std::function<Status(std::span<const std::string> keys)>& on_keys) override {
+    if (batch_size == 0) return Status::invalid_argument(url_.redacted + ": scan batch size must be > 0");
+    auto routing = current_routing();
+    if (!routing) return routing.status();
+    const std::string pattern = match_pattern(prefix);
+    const std::string count = std::to_string(batch_size);
+    const std::string what = "SCAN MATCH " + printable(pattern);
+    std::unordered_set<std::string> delivered;
+    std::vector<std::string> fresh;
+    for (Node* node : (*routing)->primaries) {
+      std::string cursor = "0";
+      do {
+        Reply reply;
+        {
+          auto lease = acquire(*node);
+          if (!lease) return lease.status();
+          auto page = lease->connection().command({"SCAN", cursor, "MATCH", pattern, "COUNT", count});
+          if (!page) return failed(page.status());
+          reply = std::move(*page);
+          if (!reply.is_array() || reply.elements.size() != 2 || !reply.elements[0].is_string() ||
+              !reply.elements[1].is_array()) {
+            return lease->connection().unexpected_reply(reply, what, "[cursor, keys]");
+          }
+          node->count_requests(1);
+        }
+        cursor = std::move(reply.elements[0].str);
+        fresh.clear();
+        for (Reply& key : reply.elements[1].elements) {
+          if (key.is_string() && delivered.insert(key.str).second) fresh.push_back(std::move(key.str));
+        }
+        if (!fresh.empty()) {
+          if (Status st = on_keys(fresh); !st) return st;
+        }
+      } while (cursor != "0");
+    }
+    return Status::ok();
+  }
+
+  Expected<std::vector<LogEntry>> log_read(std::string_view key, std::string_view after_id,
+                                           std::size_t count) override {
+    if (!valid_log_id(after_id)) {
+      return Status::invalid_argument(url_.redacted + ": log_read of '" + printable(key) + "': after id '" +
+                                      printable(after_id) + "' is not of the form ms-seq");
+    }
+    if (count == 0) return std::vector<LogEntry>{};
+    const std::string start = after_id == "0-0" ? std::string("-") : "(" + std::string(after_id);
+    auto reply = single({"XRANGE", std::string(key), start, "+", "COUNT", std::to_string(count)});
+    if (!reply) return reply.status();
+    return parse_entries(*reply, key);
+  }
+
+  Expected<std::string> log_last_id(std::string_view key) override {
+    auto reply = single({"XREVRANGE", std::string(key), "+", "-", "COUNT", "1"});
+    if (!reply) return reply.status();
+    auto entries = parse_entries(*reply, key);
+    if (!entries) return entries.status();
+    return entries->empty() ? std::string("0-0") : std::move(entries->front().id);
+  }
+
+  StoreCounters counters() const override { return counters_.snapshot(); }
+
+  std::string describe() const override { return url_.redacted; }
+
+  ClusterStats stats() const {
+    ClusterStats out;
+    {
+      std::lock_guard lock(nodes_mutex_);
+      for (const auto& [address, node] : nodes_) out.node_requests.emplace_back(address, node->requests());
+    }
+    auto get = [](const std::atomic<std::uint64_t>& counter) { return counter.load(std::memory_order_relaxed); };
+    out.moved = get(moved_);
+    out.asked = get(asked_);
+    out.try_again = get(try_again_);
+    out.slot_map_loads = get(slot_map_loads_);
+    out.slot_map_failures = get(slot_map_failures_);
+    return out;
+  }
+
+ private:
+  Status failed(Status status) {
+    if (is_timeout(status)) bump(counters_.timeouts);
+    refresh_needed_.store(true);
+    return status;
+  }
+
+  Expected<Lease> acquire(Node& node) {
+    auto connection = node.acquire();
+    if (!connection) {
+      refresh_needed_.store(true);
+      return connection.status();
+    }
+    return Lease(node, std::move(*connection), counters_);
+  }
+
+  // The node at host:port, created on first mention. nodes_mutex_ must be held.
+  Node* node_locked(const std::string& host, std::uint16_t port) {
+    const std::string address = detail::ClusterNode{host, port, {}}.address();
+    auto& slot = nodes_[address];
+    if (!slot) {
+      RedisUrl url;
+      url.host = host;
+      url.port = port;
+      url.user = url_.seeds.front().user;
+      url.password = url_.seeds.front().password;
+      slot = std::make_unique<Node>(std::move(url), address, options_, counters_);
+    }
+    return slot.get();
+  }
+
+  Node* node(const std::string& host, std::uint16_t port) {
+    std::lock_guard lock(nodes_mutex_);
+    return node_locked(host, port);
+  }
+
+  // The map to route by, reloaded first when it is stale. A failed reload leaves the old map
+  // in use (the calls that need a lost node then fail at that node); with no map at all the
+  // call fails.
+  Expected<std::shared_ptr<const Routing>> current_routing() {
+    Status reloaded = refresh_needed_.load() ? refresh() : Status::ok();
+    std::lock_guard lock(nodes_mutex_);
+    if (routing_) return routing_;
+    if (!reloaded) return reloaded;
+    return Status::unavailable(url_.redacted + ": no slot map yet");
+  }
+
+  // Loads the slot map from the first node that gives one: the current primaries, then the
+  // other known nodes (replicas, seeds, redirection targets). At most once per initial_backoff
+  // while a map is in use. A call that finds another one loading keeps the current map rather
+  // than wait (a load may cost a timeout per unreachable node); with no map yet it waits.
+  Status refresh() {
+    std::unique_lock refresh_lock(refresh_mutex_, std::try_to_lock);
+    if (!refresh_lock.owns_lock()) {
+      {
+        std::lock_guard lock(nodes_mutex_);
+        if (routing_) return Status::ok();  // another call is reloading: route by the current map meanwhile
+      }
+      refresh_lock.lock();
+    }
+    if (!refresh_needed_.load()) return Status::ok();
+    const auto now = Clock::now();
+    std::vector<Node*> candidates;
+    {
+      std::lock_guard lock(nodes_mutex_);
+      if (routing_ && now - last_refresh_ < options_.initial_backoff) return Status::ok();
+      if (routing_) candidates = routing_->primaries;
+      for (const auto& [address, node] : nodes_) {
+        if (std::find(candidates.begin(), candidates.end(), node.get()) == candidates.end()) {
+          candidates.push_back(node.get());
+        }
+      }
+    }
+    last_refresh_ = now;
+    std::string errors;
+    for (Node* candidate : candidates) {
+      auto map = load_map(*candidate);
+      if (map) {
+        install(*map);
+        refresh_needed_.store(false);
+        bump(slot_map_loads_);
+        return Status::ok();
+      }
+      errors += errors.empty() ? "" : "; ";
+      errors += map.status().message();
+    }
+    bump(slot_map_failures_);
+    return Status::unavailable(url_.redacted + ": no node gave the cluster's slot map: " + errors);
+  }
+
+  Expected<detail::SlotMap> load_map(Node& node) {
+    auto lease = acquire(node);
+    if (!lease) return lease.status();
+    RedisConnection& connection = lease->connection();
+    auto reply = connection.command({"CLUSTER", "SHARDS"});
+    if (!reply) return failed(reply.status());
+    const std::string& answering_host = connection.url().host;
+    // CLUSTER SLOTS when CLUSTER SHARDS is refused: Redis 6 does not know it ("ERR Unknown
+    // subcommand"), an ACL or a proxy may forbid it.
+    const auto parse = [&]() -> Expected<detail::SlotMap> {
+      if (!reply->is_error()) return detail::parse_cluster_shards(*reply, answering_host, connection.redacted_url());
+      auto slots = connection.command({"CLUSTER", "SLOTS"});
+      if (!slots) return failed(slots.status());
+      if (slots->is_error()) {
+        return connection.error_status(*slots, "CLUSTER SLOTS (after CLUSTER SHARDS said: " + reply->str + ")");
+      }
+      return detail::parse_cluster_slots(*slots, answering_host, connection.redacted_url());
+    };
+    auto map = parse();
+    if (map && map->covered_slots() == 0) {
+      return Status::unavailable(connection.redacted_url() + ": its slot map assigns no slot to any node");
+    }
+    return map;
+  }
+
+  void install(const detail::SlotMap& map) {
+    auto routing = std::make_shared<Routing>();
+    std::lock_guard lock(nodes_mutex_);
+    for (const detail::SlotRange& range : map.ranges) {
+      Node* primary = node_locked(range.primary.host, range.primary.port);
+      for (std::size_t slot = range.first; slot <= range.last; ++slot) routing->owner[slot] = primary;
+      if (std::find(routing->primaries.begin(), routing->primaries.end(), primary) == routing->primaries.end()) {
+        routing->primaries.push_back(primary);
+      }
+      for (const detail::ClusterNode& replica : range.replicas) node_locked(replica.host, replica.port);
+    }
+    std::sort(routing->primaries.begin(), routing->primaries.end(),
+              [](const Node* a, const Node* b) { return a->address() < b->address(); });
+    routing_ = std::move(routing);
+  }
+
+  // Sends every command to the node that serves it and reads the replies, following
+  // redirections (see the top of the file). On success every command holds its final reply
+  // (which may be an error reply such as WRONGTYPE).
+  Status run(std::vector<Command>& commands) {
+    std::vector<std::size_t> pending(commands.size());
+    for (std::size_t i = 0; i < pending.size(); ++i) pending[i] = i;
+    for (int round = 0; !pending.empty(); ++round) {
+      if (round == kMaxRounds) {
+        const Command& command = commands[pending.front()];
+        return Status::unavailable(url_.redacted + ": " + quoted(command.args.front(), command.key()) +
+                                   " was still redirected after " + std::to_string(kMaxRounds - 1) +
+                                   " redirections (slot " + std::to_string(command.slot) + ")");
+      }
+      auto routing = current_routing();
+      if (!routing) return routing.status();
+      // Per node, its commands in order; nodes in address order.
+      std::map<std::string_view, std::pair<Node*, std::vector<std::size_t>>> groups;
+      for (std::size_t index : pending) {
+        Command& command = commands[index];
+        Node* node = command.target ? command.target : (*routing)->owner[command.slot];
+        if (node == nullptr) {
+          refresh_needed_.store(true);
+          return Status::unavailable(url_.redacted + ": slot " + std::to_string(command.slot) + " of '" +
+                                     printable(command.key()) + "' is served by no node (is the cluster down?)");
+        }
+        auto& group = groups[node->address()];
+        group.first = node;
+        group.second.push_back(index);
+      }
+      std::vector<Lease> leases;
+      leases.reserve(groups.size());
+      for (auto& [address, group] : groups) {
+        auto lease = acquire(*group.first);
+        if (!lease) return lease.status();
+        leases.push_back(std::move(*lease));
+      }
+      std::vector<std::size_t> redirected;
+      bool wait = false;
+      std::size_t lease_index = 0;
+      for (auto& [address, group] : groups) {
+        Lease& lease = leases[lease_index++];
+        if (Status st = send_and_read(lease, group.second, commands, redirected, wait); !st) return st;
+      }
+      std::sort(redirected.begin(), redirected.end());
+      pending = std::move(redirected);
+      if (wait) std::this_thread::sleep_for(kTryAgainWait);
+    }
+    return Status::ok();
+  }
+
+  Status send_and_read(Lease& lease, const std::vector<std::size_t>& indexes, std::vector<Command>& commands,
+                       std::vector<std::size_t>& redirected, bool& wait) {
+    RedisConnection& connection = lease.connection();
+    Node& node = lease.node();
+    std::vector<std::string_view> argv;
+    for (std::size_t index : indexes) {
+      const Command& command = commands[index];
+      if (command.asking) {
+        if (Status st = connection.append({"ASKING"}); !st) return failed(st);
+      }
+      argv.assign(command.args.begin(), command.args.end());
+      if (Status st = connection.append(argv); !st) return failed(st);
+    }
+    std::uint64_t answered = 0;
+    for (std::size_t index : indexes) {
+      Command& command = commands[index];
+      if (command.asking) {
+        auto asking = connection.read_reply();  // +OK; a failure shows in the command's reply
+        if (!asking) return failed(asking.status());
+      }
+      auto reply = connection.read_reply();
+      if (!reply) return failed(reply.status());
+      command.asking = false;
+      if (reply->is_error()) {
+        if (auto redirect = detail::parse_redirect(reply->str)) {
+          const std::string host = redirect->host.empty() ? connection.url().host : redirect->host;
+          command.target = this->node(host, redirect->port);
+          if (redirect->kind == detail::Redirect::Kind::kMoved) {
+            bump(moved_);
+            refresh_needed_.store(true);
+          } else {
+            bump(asked_);
+            command.asking = true;
+          }
+          redirected.push_back(index);
+          continue;
+        }
+        if (reply->str.rfind("TRYAGAIN", 0) == 0) {
+          bump(try_again_);
+          command.target = &node;
+          redirected.push_back(index);
+          wait = true;
+          continue;
+        }
+      }
+      command.reply = std::move(*reply);
+      command.served_by = &node;
+      ++answered;
+    }
+    node.count_requests(answered);
+    return Status::ok();
+  }
+
+  // One command, redirections followed; an error reply is the call's error.
+  Expected<Reply> single(std::vector<std::string> args) {
+    std::vector<Command> commands;
+    commands.push_back(make_command(std::move(args)));
+    if (Status st = run(commands); !st) return st;
+    Command& command = commands.front();
+    if (command.reply.is_error()) return reply_error(command, quoted(command.args.front(), command.key()));
+    return std::move(command.reply);
+  }
+
+  // An error reply as a Status naming the node and `what`: WRONGTYPE, "not an integer" and
+  // overflow are bad_input (the data is not what the caller expects), the rest unavailable.
+  static Status reply_error(const Command& command, const std::string& what) {
+    const std::string message = command.served_by->redacted_url() + ": " + what + ": " + command.reply.str;
+    const std::string& error = command.reply.str;
+    if (error.find("WRONGTYPE") != std::string::npos || error.find("not an integer") != std::string::npos ||
+        error.find("overflow") != std::string::npos) {
+      return Status::bad_input(message);
+    }
+    return Status::unavailable(message);
+  }
+
+  Status unexpected(const Reply& reply, const std::string& what, std::string_view expected) const {
+    return Status::unavailable(url_.redacted + ": " + what + ": expected " + std::string(expected) + ", got " +
+                               std::string(detail::to_string(reply.type)));
+  }
+
+  // XRANGE / XREVRANGE: [[id, [field, value, ...]], ...]; the payload is field "p".
+  Expected<std::vector<LogEntry>> parse_entries(Reply& reply, std::string_view key) const {
+    std::vector<LogEntry> out;
+    if (!reply.is_array()) return unexpected(reply, quoted("XRANGE", key), "an array of entries");
+    out.reserve(reply.elements.size());
+    for (Reply& entry : reply.elements) {
+      if (!entry.is_array() || entry.elements.size() != 2 || !entry.elements[0].is_string() ||
+          !entry.elements[1].is_array()) {
+        return unexpected(entry, quoted("XRANGE", key), "[id, [field, value, ...]]");
+      }
+      LogEntry& out_entry = out.emplace_back();
+      out_entry.id = std::move(entry.elements[0].str);
+      auto& fields = entry.elements[1].elements;
+      for (std::size_t i = 0; i + 1 < fields.size(); i += 2) {
+        if (fields[i].str == kPayloadField) out_entry.payload = std::move(fields[i + 1].str);
+      }
+    }
+    return out;
+  }
+
+  Expected<StoreBatchResult> run_batch(const StoreBatch& batch) {
+    std::vector<Command> commands;
+    std::vector<std::pair<Role, std::size_t>> roles;  // per command: what it is, for which batch item
+    auto add = [&](Role role, std::size_t item, std::vector<std::string> args) {
+      commands.push_back(make_command(std::move(args)));
+      roles.emplace_back(role, item);
+    };
+    std::string blob;
+    for (std::size_t i = 0; i < batch.writes.size(); ++i) {
+      const RecordWrite& write = batch.writes[i];
+      if (write.fields.empty()) {
+        add(Role::kWrite, i, {"DEL", write.key});
+      } else if (detail::encode_record(write.fields, blob); write.ttl.count() > 0) {
+        add(Role::kWrite, i, {"SET", write.key, blob, "PX", std::to_string(write.ttl.count())});
+      } else {
+        add(Role::kWrite, i, {"SET", write.key, blob});
+      }
+    }
+    for (std::size_t i = 0; i < batch.writes.size(); ++i) {
+      add(Role::kCounterReset, i, {"DEL", detail::counter_key(batch.writes[i].key)});
+    }
+    // Increments merged per record, in order of first appearance (as RedisStore).
+    std::unordered_map<std::string_view, std::size_t> merged;
+    std::vector<std::pair<std::int64_t, std::chrono::milliseconds>> adds;
+    std::vector<std::string_view> add_keys;
+    for (const CounterIncrement& increment : batch.increments) {
+      auto [it, fresh] = merged.try_emplace(increment.key, adds.size());
+      if (fresh) {
+        adds.emplace_back(0, increment.ttl);
+        add_keys.push_back(increment.key);
+      }
+      auto& [count, ttl] = adds[it->second];
+      ++count;
+      ttl = std::max(ttl, increment.ttl);
+    }
+    for (std::size_t i = 0; i < adds.size(); ++i) {
+      const std::string counter = detail::counter_key(add_keys[i]);
+      add(Role::kIncrement, i, {"INCRBY", counter, std::to_string(adds[i].first)});
+      if (adds[i].second.count() > 0) {
+        add(Role::kIncrement, i, {"PEXPIRE", counter, std::to_string(adds[i].second.count()), "NX"});
+      }
+    }
+    for (std::size_t i = 0; i < batch.deletes.size(); ++i) add(Role::kDelete, i, {"UNLINK", batch.deletes[i]});
+    for (std::size_t i = 0; i < batch.deletes.size(); ++i) {
+      add(Role::kDeleteCounter, i, {"UNLINK", detail::counter_key(batch.deletes[i])});
+    }
+    for (std::size_t i = 0; i < batch.appends.size(); ++i) {
+      const LogAppend& append = batch.appends[i];
+      if (append.max_length > 0) {
+        add(Role::kAppend, i,
+            {"XADD", append.key, "MAXLEN", "~", std::to_string(append.max_length), "*", std::string(kPayloadField),
+             append.payload});
+      } else {
+        add(Role::kAppend, i, {"XADD", append.key, "*", std::string(kPayloadField), append.payload});
+      }
+    }
+    for (std::size_t i = 0; i < batch.reads.size(); ++i) add(Role::kRead, i, {"GET", batch.reads[i]});
+    for (std::size_t i = 0; i < batch.reads.size(); ++i) {
+      add(Role::kReadCounter, i, {"GET", detail::counter_key(batch.reads[i])});
+    }
+
+    if (Status st = run(commands); !st) return st;
+    return read_results(batch, commands, roles);
+  }
+
+  // The replies back into a result, judged as RedisStore judges them; the first error (in
+  // command order) fails the call.
+  Expected<StoreBatchResult> read_results(const StoreBatch& batch, std::vector<Command>& commands,
+                                          const std::vector<std::pair<Role, std::size_t>>& roles) {
+    Status first_error;
+    auto note = [&first_error](Status st) {
+      if (first_error.is_ok()) first_error = std::move(st);
+    };
+    StoreBatchResult result;
+    result.records.resize(batch.reads.size());
+    result.counters.assign(batch.reads.size(), 0);
+    result.appended_ids.reserve(batch.appends.size());
+    for (std::size_t c = 0; c < commands.size(); ++c) {
+      Command& command = commands[c];
+      const auto [role, item] = roles[c];
+      Reply& reply = command.reply;
+      const bool wrong_type = reply.is_error() && reply.str.find("WRONGTYPE") != std::string::npos;
+      if (role == Role::kReadCounter && wrong_type) continue;  // MGET reads another type as nil
+      if (reply.is_error()) {
+        note(reply_error(command, quoted(command.args.front(), command.key())));
+        continue;
+      }
+      switch (role) {
+        case Role::kWrite:
+        case Role::kCounterReset:
+        case Role::kIncrement:
+        case Role::kDeleteCounter:
+          break;
+        case Role::kDelete:
+          if (reply.is_integer()) {
+            result.deleted += static_cast<std::uint64_t>(reply.integer);
+          } else {
+            note(unexpected(reply, quoted("UNLINK", command.key()), "an integer"));
+          }
+          break;
+        case Role::kAppend:
+          if (reply.is_string()) {
+            result.appended_ids.push_back(std::move(reply.str));
+          } else {
+            note(unexpected(reply, quoted("XADD", command.key()), "an id"));
+          }
+          break;
+        case Role::kRead: {
+          if (reply.is_nil()) break;
+          if (!reply.is_string()) {
+            note(unexpected(reply, quoted("GET", command.key()), "a record"));
+            break;
+          }
+          result.records[item] = detail::decode_record(reply.str);
+          if (!result.records[item]) {
+            note(Status::bad_input(url_.redacted + ": '" + printable(command.key()) +
+                                   "' holds a value that is not a semcache record"));
+          }
+          break;
+        }
+        case Role::kReadCounter: {
+          if (!reply.is_string() || !result.records[item]) break;
+          const auto [end, ec] =
+              std::from_chars(reply.str.data(), reply.str.data() + reply.str.size(), result.counters[item]);
+          if (ec != std::errc() || end != reply.str.data() + reply.str.size()) {
+            result.counters[item] = 0;
+            note(Status::bad_input(url_.redacted + ": the counter of '" + printable(batch.reads[item]) +
+                                   "' is not an integer"));
+          }
+          break;
+        }
+      }
+    }
+    if (!first_error) return first_error;
+    return result;
+  }
+
+  const ClusterUrl url_;
+  const RedisStoreOptions options_;
+  detail::AtomicStoreCounters counters_;
+  std::atomic<std::uint64_t> moved_{0};
+  std::atomic<std::uint64_t> asked_{0};
+  std::atomic<std::uint64_t> try_again_{0};
+  std::atomic<std::uint64_t> slot_map_loads_{0};
+  std::atomic<std::uint64_t> slot_map_failures_{0};
+  std::atomic<bool> refresh_needed_{true};
+
+  mutable std::mutex nodes_mutex_;  // guards nodes_ and routing_
+  std::map<std::string, std::unique_ptr<Node>> nodes_;  // by address; never removed
+  std::shared_ptr<const Routing> routing_;
+
+  std::mutex refresh_mutex_;     // one map load at a time; guards last_refresh_
+  Clock::time_point last_refresh_{};
+};
+
+}  // namespace
+
+Expected<std::shared_ptr<Store>> open_redis_cluster_store(const std::string& url, const RedisStoreOptions& options) {
+  if (Status st = validate(options); !st) return st;
+  auto parsed = parse_cluster_url(url);
+  if (!parsed) return parsed.status();
+  auto store = std::make_shared<RedisClusterStore>(std::move(*parsed), options);
+  if (options.require_connection) {
+    if (Status st = store->load_now(); !st) return st;
+  }
+  return std::shared_ptr<Store>(std::move(store));
+}
+
+Expected<std::shared_ptr<Store>> open_store_url(const std::string& url, const RedisStoreOptions& options) {
+  if (starts_with_nocase(url, kScheme)) return open_redis_cluster_store(url, options);
+  return open_redis_store(url, options);
+}
+
+std::optional<ClusterStats> cluster_stats(const Store& store) {
+  const auto* cluster = dynamic_cast<const RedisClusterStore*>(&store);
+  if (cluster == nullptr) return std::nullopt;
+  return cluster->stats();
+}
+
+}  // namespace semcache
