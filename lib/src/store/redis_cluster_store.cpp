@@ -15,12 +15,13 @@
 //   XADD k [MAXLEN ~ n] * p payload                    per append
 //   GET k, GET counter                                 per read
 // Multi-key DEL/UNLINK/MGET are split because a cluster refuses keys of several slots in one
-// command (CROSSSLOT); a counter GET that finds another type counts as no counter, as MGET's
-// nil does on one node. run() groups the commands by the node that owns their slot, keeping
-// their order, leases one connection per node (in address order, so two calls never wait on
-// each other's leases crosswise), and sends each node its pipeline -- one round trip per node,
-// the nodes one after another (RedisConnection has no "send now, read later"; sending to
-// every node before reading any is the obvious next step). Then it reads every reply:
+// command (CROSSSLOT); a GET that finds another type reads as nil, as MGET does on one node.
+// RedisStore's single MSET and MGET become per-key SETs and GETs for the same reason (and
+// RecordWrite::counter_absent is not used: every write resets its counter).
+// run() groups the commands by the node that owns their slot, keeping their order, leases one
+// connection per node (in address order, so two calls never wait on each other's leases
+// crosswise), sends every node its pipeline (flush), and only then reads the replies, so the
+// nodes work at the same time: one round trip per call. The replies:
 //   MOVED slot host:port   the command goes to that node in the next round and the map is
 //                          reloaded before it (MOVED names the new owner, so the command does
 //                          not depend on the reload succeeding);
@@ -258,8 +259,13 @@ class Node {
 
   void release(std::unique_ptr<RedisConnection> connection) {
     std::lock_guard lock(mutex_);
-    if (!connection->broken()) {
+    if (!connection->broken() && connection->pending_replies() == 0) {
       idle_.push_back(std::move(connection));
+      idle_freed_.notify_one();
+      return;
+    }
+    if (!connection->broken()) {  // replies left unread when another node failed: out of step
+      --open_;
       idle_freed_.notify_one();
       return;
     }
@@ -608,12 +614,16 @@ class RedisClusterStore final : public Store {
         if (!lease) return lease.status();
         leases.push_back(std::move(*lease));
       }
-      std::vector<std::size_t> redirected;
-      bool wait = false;
+      // Every node gets its pipeline before any reply is read, so the nodes work at once.
       std::size_t lease_index = 0;
       for (auto& [address, group] : groups) {
-        Lease& lease = leases[lease_index++];
-        if (Status st = send_and_read(lease, group.second, commands, redirected, wait); !st) return st;
+        if (Status st = send(leases[lease_index++], group.second, commands); !st) return st;
+      }
+      std::vector<std::size_t> redirected;
+      bool wait = false;
+      lease_index = 0;
+      for (auto& [address, group] : groups) {
+        if (Status st = read(leases[lease_index++], group.second, commands, redirected, wait); !st) return st;
       }
       std::sort(redirected.begin(), redirected.end());
       pending = std::move(redirected);
@@ -622,10 +632,8 @@ class RedisClusterStore final : public Store {
     return Status::ok();
   }
 
-  Status send_and_read(Lease& lease, const std::vector<std::size_t>& indexes, std::vector<Command>& commands,
-                       std::vector<std::size_t>& redirected, bool& wait) {
+  Status send(Lease& lease, const std::vector<std::size_t>& indexes, const std::vector<Command>& commands) {
     RedisConnection& connection = lease.connection();
-    Node& node = lease.node();
     std::vector<std::string_view> argv;
     for (std::size_t index : indexes) {
       const Command& command = commands[index];
@@ -635,6 +643,14 @@ class RedisClusterStore final : public Store {
       argv.assign(command.args.begin(), command.args.end());
       if (Status st = connection.append(argv); !st) return failed(st);
     }
+    if (Status st = connection.flush(); !st) return failed(st);
+    return Status::ok();
+  }
+
+  Status read(Lease& lease, const std::vector<std::size_t>& indexes, std::vector<Command>& commands,
+              std::vector<std::size_t>& redirected, bool& wait) {
+    RedisConnection& connection = lease.connection();
+    Node& node = lease.node();
     std::uint64_t answered = 0;
     for (std::size_t index : indexes) {
       Command& command = commands[index];
@@ -804,7 +820,8 @@ class RedisClusterStore final : public Store {
       const auto [role, item] = roles[c];
       Reply& reply = command.reply;
       const bool wrong_type = reply.is_error() && reply.str.find("WRONGTYPE") != std::string::npos;
-      if (role == Role::kReadCounter && wrong_type) continue;  // MGET reads another type as nil
+      // RedisStore's MGET reads a key of another type as nil: no record, no counter.
+      if ((role == Role::kRead || role == Role::kReadCounter) && wrong_type) continue;
       if (reply.is_error()) {
         note(reply_error(command, quoted(command.args.front(), command.key())));
         continue;
