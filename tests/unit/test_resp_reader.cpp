@@ -96,6 +96,10 @@ TEST_CASE("resp reader: protocol errors are named", "[redis]") {
   CHECK(error_of("+OK\rx") == "ERROR: a status line without its CRLF");
   CHECK(error_of("$999999999999\r\n") == "ERROR: a bulk string of 999999999999 bytes");
   CHECK(error_of(":" + std::string(40, '1')) == "ERROR: a reply header longer than 32 bytes");
+  // Judged the same whole or in pieces (a fuzz finding): too long, before malformed.
+  const std::string long_header = "*" + std::string(40, '9') + "\rx";
+  CHECK(error_of(long_header) == "ERROR: a reply header longer than 32 bytes");
+  CHECK(read_all(long_header, 2).back() == "ERROR: a reply header longer than 32 bytes");
   std::string deep;
   for (int i = 0; i <= RespReader::kMaxDepth; ++i) deep += "*1\r\n";
   CHECK(error_of(deep + ":1\r\n") == "ERROR: arrays nested deeper than 16 levels");

@@ -39,20 +39,18 @@ RespReader::Result RespReader::next(Reply& reply, std::string& error) {
   return Result::kReply;
 }
 
-// The line after the type byte at `at`: [at + 1, crlf). kNpos while its CRLF has not arrived.
-static std::size_t line_end(const std::string& buffer, std::size_t at, std::size_t end) {
+// The first '\r' after the type byte at `at`, or kNpos when none has arrived yet.
+static std::size_t find_cr(const std::string& buffer, std::size_t at, std::size_t end) {
   const void* cr = std::memchr(buffer.data() + at + 1, '\r', end - at - 1);
-  if (cr == nullptr) return kNpos;
-  const auto crlf = static_cast<std::size_t>(static_cast<const char*>(cr) - buffer.data());
-  return crlf + 1 < end ? crlf : kNpos;
+  return cr == nullptr ? kNpos : static_cast<std::size_t>(static_cast<const char*>(cr) - buffer.data());
 }
 
 std::size_t RespReader::scan(std::size_t at, int depth, std::string& error) const {
   if (at >= end_) return kNpos;
   const char type = buffer_[at];
   if (type == '+' || type == '-') {
-    const std::size_t crlf = line_end(buffer_, at, end_);
-    if (crlf == kNpos) return kNpos;
+    const std::size_t crlf = find_cr(buffer_, at, end_);
+    if (crlf == kNpos || crlf + 1 == end_) return kNpos;
     if (buffer_[crlf + 1] != '\n') {
       error = "a status line without its CRLF";
       return kInvalid;
@@ -64,14 +62,14 @@ std::size_t RespReader::scan(std::size_t at, int depth, std::string& error) cons
             "0123456789abcdef"[type & 15];
     return kInvalid;
   }
-  const std::size_t crlf = line_end(buffer_, at, end_);
-  if (crlf == kNpos) {
-    if (end_ - at > kMaxHeader) {
-      error = "a reply header longer than " + std::to_string(kMaxHeader) + " bytes";
-      return kInvalid;
-    }
-    return kNpos;
+  // The same verdict however the bytes arrive: too long is judged up to the '\r' (or on what
+  // has arrived while there is none), before anything else.
+  const std::size_t crlf = find_cr(buffer_, at, end_);
+  if ((crlf == kNpos ? end_ : crlf) - at > kMaxHeader) {
+    error = "a reply header longer than " + std::to_string(kMaxHeader) + " bytes";
+    return kInvalid;
   }
+  if (crlf == kNpos || crlf + 1 == end_) return kNpos;
   long long number = 0;
   const char* first = buffer_.data() + at + 1;
   const char* last = buffer_.data() + crlf;
@@ -114,7 +112,7 @@ std::size_t RespReader::scan(std::size_t at, int depth, std::string& error) cons
 
 std::size_t RespReader::build(std::size_t at, Reply& reply) const {
   const char type = buffer_[at];
-  const std::size_t crlf = line_end(buffer_, at, end_);
+  const std::size_t crlf = find_cr(buffer_, at, end_);
   const std::string_view line(buffer_.data() + at + 1, crlf - at - 1);
   const std::size_t after = crlf + 2;
   if (type == '+' || type == '-') {
