@@ -2,8 +2,9 @@
 // (load + change-log replay) than by a full rebuild from the entries, measured in the same run
 // on the same data (the warm-start acceptance of issue 7: at least 10x at 200,000 x 384).
 //
-// How it measures. A namespace of its own (dropped at the end) is filled with --entries random
-// unit vectors written straight into the store as entry records in large batches (the fill is
+// How it measures. A namespace of its own (dropped at the end) is filled with --entries
+// generated embeddings (generate_vectors: clustered like sentence embeddings, --clusters
+// topics) written straight into the store as entry records in large batches (the fill is
 // set-up, not what is measured; going through Cache::store would also append one change-log
 // event per entry). A first Cache stores one entry through the cache (so the log has a
 // position), which makes it rebuild its set, and publishes the snapshot; it then stores --after
@@ -12,9 +13,13 @@
 //   (a) rebuild:  use_snapshots = false, warm() rebuilds from every entry;
 //   (b) snapshot: warm() loads the snapshot and replays the --after events;
 // and each is timed from open to ready. Both then answer the same --queries lookups (half
-// near-duplicates of stored entries, the after-snapshot ones included, half fresh random
-// vectors that should miss): every outcome, entry and distance must agree, otherwise the run
-// reports the mismatches and exits 3.
+// near-duplicates of stored entries, the after-snapshot ones included, half fresh vectors of
+// the same topics, mostly misses): every outcome, entry and distance must agree, otherwise the
+// run reports the mismatches and exits 3. The two sets hold the same vectors in different HNSW
+// graphs (the snapshot is a copy of the writer's graph, the rebuild inserts in scan order), so
+// they agree where the search is accurate: --ef sets the search's candidate list (on
+// structureless random vectors HNSW misses some near-duplicates at a small ef, and the two
+// graphs then miss different ones).
 //
 // This command reaches into lib/src (cache/entry_record.hpp) for the record layout of the
 // bulk fill and the namespace's key names for the clean-up.
@@ -31,6 +36,7 @@
 #include "cli.hpp"
 #include "progress.hpp"
 #include "semcache/cache.hpp"
+#include "semcache/dataset.hpp"
 #include "semcache/json_writer.hpp"
 #include "semcache/machine.hpp"
 #include "semcache/redis_store.hpp"
@@ -48,6 +54,8 @@ struct BenchWarmstartArgs {
   std::size_t dim = 384;
   std::size_t after = 1000;
   std::size_t queries = 200;
+  std::size_t clusters = 0;  // 0: entries / 100
+  std::size_t ef = 100;
   std::uint64_t seed = 1;
   std::string quant = "int8";
   std::size_t m = 16;
@@ -56,8 +64,7 @@ struct BenchWarmstartArgs {
   std::string json_out;
 };
 
-// Row i of the bench's vectors: random unit vectors, nearly orthogonal to each other in high
-// dimensions, so a near-duplicate query has one clear answer whatever the graph.
+// A random unit vector (the direction of a near-duplicate's perturbation).
 void random_unit(std::mt19937_64& rng, float* out, std::size_t dim) {
   std::normal_distribution<float> normal;
   double norm = 0;
@@ -79,6 +86,7 @@ CacheOptions cache_options(const BenchWarmstartArgs& args, const std::string& na
   options.mode = CacheMode::kSemantic;
   options.dim = args.dim;
   options.threshold = args.threshold;
+  options.ef = args.ef;
   options.quantization = *parse_quantization(args.quant);
   options.m = args.m;
   options.ef_construction = args.ef_construction;
@@ -139,8 +147,8 @@ struct Comparison {
   std::vector<std::string> examples;  // the first few mismatches, described
 };
 
-Comparison compare(Cache& rebuilt, Cache& loaded, const std::vector<float>& vectors, std::size_t total,
-                   const BenchWarmstartArgs& args) {
+Comparison compare(Cache& rebuilt, Cache& loaded, const std::vector<float>& vectors, const FloatMatrix& fresh,
+                   std::size_t total, const BenchWarmstartArgs& args) {
   Comparison c;
   std::mt19937_64 rng(args.seed * 7919 + 17);
   std::uniform_int_distribution<std::size_t> pick(0, total - 1);
@@ -156,7 +164,7 @@ Comparison compare(Cache& rebuilt, Cache& loaded, const std::vector<float>& vect
       }
       for (float& x : query) x = static_cast<float>(x / std::sqrt(norm));
     } else {
-      random_unit(rng, query.data(), args.dim);
+      std::copy_n(fresh.row(q / 2), args.dim, query.data());
     }
     const CacheRequest request{.model = kModel, .tenant = "", .canonical = "warm-start query", .text = {}, .embedding = query};
     const LookupResult a = rebuilt.lookup(request), b = loaded.lookup(request);
@@ -188,6 +196,8 @@ std::string to_json(const BenchWarmstartArgs& args, const std::string& store_nam
   out.key("dim").value(static_cast<std::uint64_t>(args.dim));
   out.key("after").value(static_cast<std::uint64_t>(args.after));
   out.key("queries").value(static_cast<std::uint64_t>(args.queries));
+  out.key("clusters").value(static_cast<std::uint64_t>(args.clusters));
+  out.key("ef").value(static_cast<std::uint64_t>(args.ef));
   out.key("seed").value(args.seed);
   out.key("quant").value(args.quant);
   out.key("m").value(static_cast<std::uint64_t>(args.m));
@@ -241,7 +251,8 @@ Status clean_up(Cache& cache, const detail::NamespaceKeys& keys) {
   return Status::ok();
 }
 
-int run_bench_warmstart(const BenchWarmstartArgs& args) {
+int run_bench_warmstart(BenchWarmstartArgs& args) {
+  if (args.clusters == 0) args.clusters = std::max<std::size_t>(1, args.entries / 100);
   auto store = open_redis_store(args.redis);
   if (!store) return fail(store.status());
   const std::string name = fmt::format("bench-warmstart-{}-{}", ::getpid(),
@@ -249,9 +260,15 @@ int run_bench_warmstart(const BenchWarmstartArgs& args) {
                                            std::chrono::system_clock::now().time_since_epoch()).count());
   const detail::NamespaceKeys keys = detail::namespace_keys("semcache", name, kModel);
   const std::size_t total = args.entries + 1 + args.after;
-  std::vector<float> vectors(total * args.dim);
-  std::mt19937_64 rng(args.seed);
-  for (std::size_t i = 0; i < total; ++i) random_unit(rng, vectors.data() + i * args.dim, args.dim);
+  GenerateVectorsOptions generate;
+  generate.n = total;
+  generate.dim = args.dim;
+  generate.clusters = std::min(args.clusters, total);
+  generate.queries = (args.queries + 1) / 2;
+  generate.seed = args.seed;
+  auto data = generate_vectors(generate);
+  if (!data) return fail(data.status());
+  const std::vector<float>& vectors = data->base.data;
 
   fmt::print("bench warmstart: {} entries x {} dims on {}, {} stored after the snapshot\n", args.entries, args.dim,
              (*store)->describe(), args.after);
@@ -296,7 +313,7 @@ int run_bench_warmstart(const BenchWarmstartArgs& args) {
   if (status && loaded->stats.warm_start != "snapshot") {
     status = Status::internal("the cache did not start from the snapshot: " + loaded->stats.snapshot_refused);
   }
-  if (status) comparison = compare(*rebuilt->cache, *loaded->cache, vectors, total, args);
+  if (status) comparison = compare(*rebuilt->cache, *loaded->cache, vectors, data->queries, total, args);
   Status cleaned = clean_up(**writer, keys);
   if (!status) return fail(status);
   if (!cleaned) return fail(cleaned);
@@ -339,6 +356,8 @@ void add_bench_warmstart_command(CLI::App& bench, Command& run) {
   warm->add_option("--dim", args->dim, "Vector dimensions")->capture_default_str()->check(CLI::Range(2, 4096));
   warm->add_option("--after", args->after, "Entries stored after the snapshot (replayed from the change log)")->capture_default_str();
   warm->add_option("--queries", args->queries, "Lookups compared between the two caches")->capture_default_str()->check(CLI::PositiveNumber);
+  warm->add_option("--clusters", args->clusters, "Topics of the generated vectors (0: entries / 100)")->capture_default_str();
+  warm->add_option("--ef", args->ef, "HNSW candidate list size of the compared lookups")->capture_default_str()->check(CLI::Range(1, 10000));
   warm->add_option("--seed", args->seed, "Seed for the vectors and the queries")->capture_default_str();
   warm->add_option("--quant", args->quant, "Vector storage in the index: int8|f32|bin")->capture_default_str()->check(quantization_names());
   warm->add_option("--m", args->m, "HNSW links per node")->capture_default_str()->check(CLI::Range(2, 128));

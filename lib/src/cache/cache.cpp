@@ -417,13 +417,17 @@ struct Cache::Impl {
     using std::chrono::milliseconds;
     const milliseconds follow = options.follow_interval, snapshot = options.snapshot_interval;
     const milliseconds tick = follow.count() > 0 && (snapshot.count() == 0 || follow < snapshot) ? follow : snapshot;
+    auto next_follow = Clock::now() + follow;
     auto next_snapshot = Clock::now() + snapshot;
     std::unique_lock lock(follower_mutex);
     while (!stopping) {
       follower_wake.wait_for(lock, tick, [this] { return stopping; });
       if (stopping) break;
       lock.unlock();
-      if (follow.count() > 0) (void)sync();  // failures are retried on the next tick
+      if (follow.count() > 0 && Clock::now() >= next_follow) {
+        (void)sync();  // failures are retried on the next tick
+        next_follow = Clock::now() + follow;
+      }
       if (snapshot.count() > 0 && Clock::now() >= next_snapshot) {
         for (const auto& ns : all_namespaces()) {
           if (ns->ready()) (void)ns->publish_snapshot(*store, true);  // retried next interval

@@ -105,7 +105,8 @@ class NamespaceIndex {
   NamespaceCounters counters_;
   std::atomic<bool> ready_{false};
 
-  // Lock order (outermost first): init_mutex_, log_mutex_, set_mutex_.
+  // Lock order (outermost first): init_mutex_ or publish_mutex_ (never both), log_mutex_,
+  // local_write_gate_, set_mutex_.
   std::mutex init_mutex_;          // held for the whole rebuild, and by clear_local()
   std::atomic<std::uint64_t> rebuild_attempts_{0};
   Status last_rebuild_error_;      // of the last failed rebuild (guarded by init_mutex_)

@@ -23,7 +23,7 @@
 namespace semcache::detail {
 
 inline constexpr std::uint32_t kSnapshotFormat = 1;
-inline constexpr std::size_t kSnapshotChunkBytes = std::size_t{4} << 20;
+inline constexpr std::size_t kSnapshotChunkBytes = std::size_t{1} << 20;  // see namespace_snapshot.cpp
 
 // The manifest record of one snapshot (NamespaceKeys::snapshot_key holds the newest).
 struct SnapshotManifest {
