@@ -3,9 +3,11 @@
 //   snapshot  publishes the vector set of one namespace (--model) or of every namespace of the
 //             name as the namespace's newest snapshot, building the set from Redis first (from
 //             the previous snapshot plus the log when that one is usable, else by a rebuild).
-//             The set is indexed with the vector identity and dim found in the entries unless
-//             given; --quant, --m and --ef-construction must be those of the processes that
-//             will load it (they refuse a snapshot of other options and rebuild instead).
+//             Entries of precomputed vectors are indexed with the vector identity and dim found
+//             in them (or --vector-identity/--dim); entries an embedder wrote need that
+//             embedder (--embedder, as replay takes it: its identity names the vectors).
+//             --quant, --m and --ef-construction must be those of the processes that will
+//             load it (they refuse a snapshot of other options and rebuild instead).
 //   stats     lists the namespaces of the name: entries, vector dim and identity, the change
 //             log's newest id, and the snapshot manifest (id, covered log id, size, age).
 
@@ -14,6 +16,7 @@
 #include <fmt/format.h>
 
 #include "cli.hpp"
+#include "embedder_args.hpp"
 #include "semcache/cache.hpp"
 #include "semcache/redis_store.hpp"
 
@@ -27,10 +30,18 @@ struct CacheArgs {
   std::string model;
   std::size_t dim = 0;
   std::string vector_identity;
+  std::string embedder;   // empty: precomputed vectors
+  std::string data_dir;
   std::string quant = "int8";
   std::size_t m = 16;
   std::size_t ef_construction = 100;
 };
+
+std::string size_of(std::uint64_t bytes) {
+  if (bytes < 10'000) return fmt::format("{} bytes", bytes);
+  if (bytes < 10'000'000) return fmt::format("{:.1f} kB", static_cast<double>(bytes) / 1e3);
+  return fmt::format("{:.1f} MB", static_cast<double>(bytes) / 1e6);
+}
 
 std::string age_of(std::int64_t created_ms) {
   const std::int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -52,7 +63,8 @@ Expected<std::string> identity_prefix(const StoredNamespace& ns, const CacheArgs
   }
   return Status::invalid_argument(fmt::format(
       "cache snapshot: the entries of model '{}' carry vector identity '{}', which is not of the form "
-      "NAME/{}; pass --vector-identity NAME (the snapshot is indexed under NAME/DIM)",
+      "NAME/{}: pass the --embedder that wrote them, or --vector-identity NAME for precomputed vectors "
+      "indexed under NAME/DIM",
       ns.model, id, ns.dim));
 }
 
@@ -61,15 +73,25 @@ int run_snapshot(const CacheArgs& args) {
   if (!store) return fail(store.status());
   auto namespaces = describe_namespaces(**store, args.prefix, args.name);
   if (!namespaces) return fail(namespaces.status());
+  std::shared_ptr<Embedder> embedder;
+  if (!args.embedder.empty()) {
+    EmbedderArgs embedder_args;
+    embedder_args.spec = args.embedder;
+    embedder_args.data_dir = args.data_dir;
+    auto made = make_embedder(args.embedder, embedder_args.resolved());
+    if (!made) return fail(made.status());
+    embedder = std::move(made.value());
+  }
   int published = 0;
   for (const StoredNamespace& ns : *namespaces) {
     if (!args.model.empty() && ns.model != args.model) continue;
-    const std::size_t dim = args.dim != 0 ? args.dim : ns.dim;
+    const std::size_t dim = embedder ? embedder->dim() : args.dim != 0 ? args.dim : ns.dim;
     if (dim == 0) {
       fmt::print("{}: no vector entries, nothing to snapshot\n", ns.model);
       continue;
     }
-    auto identity = identity_prefix(ns, args);
+    Expected<std::string> identity = std::string();
+    if (!embedder) identity = identity_prefix(ns, args);
     if (!identity) return fail(identity.status());
     CacheOptions options;
     options.prefix = args.prefix;
@@ -81,7 +103,16 @@ int run_snapshot(const CacheArgs& args) {
     options.m = args.m;
     options.ef_construction = args.ef_construction;
     options.follow_interval = std::chrono::milliseconds(0);
-    auto cache = Cache::open(*store, options);
+    // A snapshot under an identity none of the entries has would be empty, and would replace a
+    // useful one as the newest: refuse it (the sampled entry names the identity to use).
+    const std::string indexed_as = embedder ? embedder->identity() : *identity + "/" + std::to_string(dim);
+    if (!ns.vector_identity.empty() && indexed_as != ns.vector_identity) {
+      return fail(Status::invalid_argument(fmt::format(
+          "cache snapshot: the entries of model '{}' carry vector identity '{}', but this snapshot would index "
+          "'{}' (none of them); pass the embedder or --vector-identity that wrote them",
+          ns.model, ns.vector_identity, indexed_as)));
+    }
+    auto cache = Cache::open(*store, options, embedder);
     if (!cache) return fail(cache.status());
     auto info = (*cache)->publish_snapshot(ns.model);
     if (!info) return fail(info.status());
@@ -92,9 +123,9 @@ int run_snapshot(const CacheArgs& args) {
                           s.snapshot_refused.empty() ? "" : " (previous snapshot refused: " + s.snapshot_refused + ")");
       }
     }
-    fmt::print("{}: published snapshot {} covering log id {}: {} vectors, {:.1f} MB in {} chunks, {:.0f} ms; "
+    fmt::print("{}: published snapshot {} covering log id {}: {} vectors, {} in {} chunks, {:.0f} ms; "
                "{}; {} old chunks removed\n",
-               ns.model, info->id, info->log_id, info->elements, static_cast<double>(info->bytes) / 1e6, info->chunks,
+               ns.model, info->id, info->log_id, info->elements, size_of(info->bytes), info->chunks,
                info->publish_ms, how, info->removed_chunks);
     ++published;
   }
@@ -118,8 +149,8 @@ int run_stats(const CacheArgs& args) {
     fmt::print("  change log   newest id {}\n", ns.log_last_id);
     if (ns.snapshot) {
       const SnapshotInfo& s = *ns.snapshot;
-      fmt::print("  snapshot     {} (sequence {}), covers log id {}, {} vectors, {:.1f} MB in {} chunks, age {}\n", s.id,
-                 s.sequence, s.log_id, s.elements, static_cast<double>(s.bytes) / 1e6, s.chunks, age_of(s.created_ms));
+      fmt::print("  snapshot     {} (sequence {}), covers log id {}, {} vectors, {} in {} chunks, age {}\n", s.id,
+                 s.sequence, s.log_id, s.elements, size_of(s.bytes), s.chunks, age_of(s.created_ms));
     } else if (!ns.snapshot_error.empty()) {
       fmt::print("  snapshot     unreadable: {}\n", ns.snapshot_error);
     } else {
@@ -154,6 +185,10 @@ void add_cache_command(CLI::App& app, Command& run) {
   snapshot->add_option("--dim", snapshot_args->dim, "Vector dimensions (default: found in the entries)");
   snapshot->add_option("--vector-identity", snapshot_args->vector_identity,
                        "Vector identity NAME of precomputed vectors, indexed as NAME/DIM (default: found in the entries)");
+  snapshot->add_option("--embedder", snapshot_args->embedder,
+                       "The embedder that wrote the entries, as replay takes it: hash[:DIM], glove[:PATH], "
+                       "model2vec:DIR, http:URL (default: the entries hold precomputed vectors)");
+  snapshot->add_option("--data-dir", snapshot_args->data_dir, "Where installed embedder data lives (glove)");
   snapshot->add_option("--quant", snapshot_args->quant, "Vector storage in the index: int8|f32|bin")
       ->capture_default_str()->check(quantization_names());
   snapshot->add_option("--m", snapshot_args->m, "HNSW links per node")->capture_default_str()->check(CLI::Range(2, 128));
