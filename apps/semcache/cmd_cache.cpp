@@ -82,7 +82,8 @@ int run_snapshot(const CacheArgs& args) {
     if (!made) return fail(made.status());
     embedder = std::move(made.value());
   }
-  int published = 0;
+  // Every namespace's options are checked before the first publish, so a refusal publishes nothing.
+  std::vector<std::pair<std::string, CacheOptions>> plan;
   for (const StoredNamespace& ns : *namespaces) {
     if (!args.model.empty() && ns.model != args.model) continue;
     const std::size_t dim = embedder ? embedder->dim() : args.dim != 0 ? args.dim : ns.dim;
@@ -93,6 +94,15 @@ int run_snapshot(const CacheArgs& args) {
     Expected<std::string> identity = std::string();
     if (!embedder) identity = identity_prefix(ns, args);
     if (!identity) return fail(identity.status());
+    // A snapshot under an identity none of the entries has would be empty, and would replace a
+    // useful one as the newest: refuse it (the sampled entry names the identity to use).
+    const std::string indexed_as = embedder ? embedder->identity() : *identity + "/" + std::to_string(dim);
+    if (!ns.vector_identity.empty() && indexed_as != ns.vector_identity) {
+      return fail(Status::invalid_argument(fmt::format(
+          "cache snapshot: the entries of model '{}' carry vector identity '{}', but this snapshot would index "
+          "'{}' (none of them); pass the embedder or --vector-identity that wrote them",
+          ns.model, ns.vector_identity, indexed_as)));
+    }
     CacheOptions options;
     options.prefix = args.prefix;
     options.name = args.name;
@@ -103,30 +113,25 @@ int run_snapshot(const CacheArgs& args) {
     options.m = args.m;
     options.ef_construction = args.ef_construction;
     options.follow_interval = std::chrono::milliseconds(0);
-    // A snapshot under an identity none of the entries has would be empty, and would replace a
-    // useful one as the newest: refuse it (the sampled entry names the identity to use).
-    const std::string indexed_as = embedder ? embedder->identity() : *identity + "/" + std::to_string(dim);
-    if (!ns.vector_identity.empty() && indexed_as != ns.vector_identity) {
-      return fail(Status::invalid_argument(fmt::format(
-          "cache snapshot: the entries of model '{}' carry vector identity '{}', but this snapshot would index "
-          "'{}' (none of them); pass the embedder or --vector-identity that wrote them",
-          ns.model, ns.vector_identity, indexed_as)));
-    }
+    plan.emplace_back(ns.model, options);
+  }
+  int published = 0;
+  for (const auto& [model, options] : plan) {
     auto cache = Cache::open(*store, options, embedder);
     if (!cache) return fail(cache.status());
-    auto info = (*cache)->publish_snapshot(ns.model);
+    auto info = (*cache)->publish_snapshot(model);
     if (!info) return fail(info.status());
     std::string how;
     for (const NamespaceStats& s : (*cache)->stats()) {
-      if (s.model == ns.model) {
+      if (s.model == model) {
         how = fmt::format("set ready by {} in {:.0f} ms{}", s.warm_start, s.warm_start_ms,
                           s.snapshot_refused.empty() ? "" : " (previous snapshot refused: " + s.snapshot_refused + ")");
       }
     }
     fmt::print("{}: published snapshot {} covering log id {}: {} vectors, {} in {} chunks, {:.0f} ms; "
                "{}; {} old chunks removed\n",
-               ns.model, info->id, info->log_id, info->elements, size_of(info->bytes), info->chunks,
-               info->publish_ms, how, info->removed_chunks);
+               model, info->id, info->log_id, info->elements, size_of(info->bytes), info->chunks, info->publish_ms,
+               how, info->removed_chunks);
     ++published;
   }
   if (published == 0 && !args.model.empty()) {
