@@ -19,9 +19,10 @@
 // Own deletions and drops are not gated: a snapshot may then still hold an entry deleted just
 // before P, which a loader drops the first time a lookup finds its record gone (as expiry).
 //
-// Rebuild (first use, or warm(), without a usable snapshot): read the log's last id FIRST, then scan the namespace's entry
-// prefix and read the records in batches, adding those whose identity (field e) is ours into a
-// fresh vector set, install it, and follow the log from the remembered id. Anything written
+// Rebuild (first use, or warm(), without a usable snapshot): read the log's last id FIRST, then
+// scan the namespace's entry prefix and read the records in batches, adding those whose
+// identity (field e) is ours into a fresh vector set, install it, and follow the log from the
+// remembered id. Anything written
 // while the scan ran is either seen by the scan or replayed from the log; replaying is safe
 // because events are idempotent (an add of a present id replaces it, a del of an absent id does
 // nothing, a drop of an empty set is empty). Reading the last id after the scan instead would
@@ -139,7 +140,7 @@ Expected<bool> NamespaceIndex::load_from_snapshot(Store& store) {
       return loaded.status().with_context("loading the snapshot of namespace " + keys_.key);
     }
     std::lock_guard warm(warm_mutex_);
-    snapshot_refused_ = loaded.status().code() == ErrorCode::kNotFound ? std::string() : loaded.status().message();
+    snapshot_refused_ = code == ErrorCode::kNotFound ? std::string() : loaded.status().message();
     return false;
   }
   {

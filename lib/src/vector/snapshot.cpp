@@ -232,9 +232,22 @@ Expected<std::unique_ptr<VectorSetImpl>> parse_snapshot(std::string_view snapsho
                            std::to_string(dim) + " / " + std::string(to_string(options.quantization)));
   }
 
-  std::vector<std::vector<std::uint32_t>> links;
+  // One link buffer reused for every slot (its lists keep their capacity). A link to an earlier
+  // slot is checked at once; one to a later slot waits in `forward` until every level is
+  // known. Link errors are reported after the structural ones, as if all were checked last.
+  std::vector<std::vector<std::uint32_t>> links(Hnsw::kMaxLevel + 1);
   std::vector<int> levels(slot_end, -1);
-  std::vector<std::pair<std::uint32_t, std::vector<std::vector<std::uint32_t>>>> pending;
+  struct ForwardLink {
+    std::uint32_t slot, target, layer;
+  };
+  std::vector<ForwardLink> forward;
+  std::string link_error;
+  auto bad_link = [&](std::uint32_t slot, std::uint32_t target, std::uint32_t layer) {
+    if (link_error.empty()) {
+      link_error = path + ": slot " + std::to_string(slot) + " links to invalid slot " + std::to_string(target) +
+                   " on layer " + std::to_string(layer);
+    }
+  };
   for (std::uint32_t slot = 0; slot < slot_end; ++slot) {
     std::uint8_t live = 0;
     if (!r.get(live, "slot flag")) return Status::corrupt(r.error());
@@ -259,7 +272,6 @@ Expected<std::unique_ptr<VectorSetImpl>> parse_snapshot(std::string_view snapsho
                              "') holds a vector code no encoder writes (a non-finite value or an int8 -128)");
     }
     if (level > Hnsw::kMaxLevel) return Status::corrupt(path + ": slot " + std::to_string(slot) + " has level " + std::to_string(level));
-    links.assign(static_cast<std::size_t>(level) + 1, {});
     for (int l = 0; l <= level; ++l) {
       std::uint32_t count = 0;
       if (!r.get(count, "link count")) return Status::corrupt(r.error());
@@ -273,6 +285,14 @@ Expected<std::unique_ptr<VectorSetImpl>> parse_snapshot(std::string_view snapsho
       auto& ids = links[static_cast<std::size_t>(l)];
       ids.resize(count);
       if (count > 0) std::memcpy(ids.data(), bytes, count * sizeof(std::uint32_t));
+      const auto layer = static_cast<std::uint32_t>(l);
+      for (std::uint32_t target : ids) {
+        if (target >= slot_end || target == slot || (target < slot && levels[target] < l)) {
+          bad_link(slot, target, layer);
+        } else if (target > slot) {
+          forward.push_back(ForwardLink{slot, target, layer});
+        }
+      }
     }
     levels[slot] = level;
     if (!set->records.ensure(slot)) return Status::internal("out of memory loading " + path);
@@ -281,7 +301,6 @@ Expected<std::unique_ptr<VectorSetImpl>> parse_snapshot(std::string_view snapsho
     }
     set->records.at(slot) = std::move(record);
     if (!set->graph.restore_node(slot, code, level, true, links)) return Status::internal("out of memory loading " + path);
-    pending.emplace_back(slot, links);
   }
   if (r.offset() != body) return Status::corrupt(path + ": " + std::to_string(body - r.offset()) + " unexpected bytes after the last slot");
   if (set->ids.size() != live_count) {
@@ -289,16 +308,10 @@ Expected<std::unique_ptr<VectorSetImpl>> parse_snapshot(std::string_view snapsho
                            std::to_string(set->ids.size()));
   }
   // Links may only point at live slots that exist on that layer.
-  for (const auto& [slot, node_links] : pending) {
-    for (std::size_t l = 0; l < node_links.size(); ++l) {
-      for (std::uint32_t target : node_links[l]) {
-        if (target >= slot_end || levels[target] < static_cast<int>(l) || target == slot) {
-          return Status::corrupt(path + ": slot " + std::to_string(slot) + " links to invalid slot " +
-                                 std::to_string(target) + " on layer " + std::to_string(l));
-        }
-      }
-    }
+  for (const ForwardLink& link : forward) {
+    if (levels[link.target] < static_cast<int>(link.layer)) bad_link(link.slot, link.target, link.layer);
   }
+  if (!link_error.empty()) return Status::corrupt(link_error);
   int top = -1;
   for (int level : levels) top = std::max(top, level);
   if (live_count == 0 ? entry != kNoSlot : (entry >= slot_end || levels[entry] != top)) {
