@@ -25,6 +25,8 @@ void add_bench_command(CLI::App& app, Command& run);
 void add_bench_cache_command(CLI::App& bench, Command& run);
 void add_bench_embed_command(CLI::App& bench, Command& run);
 void add_bench_soak_command(CLI::App& bench, Command& run);
+void add_bench_warmstart_command(CLI::App& bench, Command& run);
+void add_cache_command(CLI::App& app, Command& run);
 void add_convert_command(CLI::App& app, Command& run);
 void add_replay_command(CLI::App& app, Command& run);
 void add_eval_command(CLI::App& app, Command& run);

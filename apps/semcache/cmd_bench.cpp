@@ -67,6 +67,7 @@ void add_bench_command(CLI::App& app, Command& run) {
   add_bench_cache_command(*bench, run);
   add_bench_embed_command(*bench, run);
   add_bench_soak_command(*bench, run);
+  add_bench_warmstart_command(*bench, run);
   auto args = std::make_shared<BenchRecallArgs>();
   RecallBenchOptions& o = args->options;
   CLI::App* recall = bench->add_subcommand(

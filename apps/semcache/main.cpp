@@ -101,6 +101,7 @@ int main(int argc, char** argv) {
   add_embedder_command(app, run);
   add_report_command(app, run);
   add_compare_command(app, run);
+  add_cache_command(app, run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

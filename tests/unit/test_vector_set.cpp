@@ -373,6 +373,49 @@ TEST_CASE("snapshot round trip is bit-identical and searches the same", "[vector
   std::remove(second.c_str());
 }
 
+TEST_CASE("a snapshot in memory is the file's bytes and is validated the same way", "[vector_set][snapshot]") {
+  const auto data = small_data(1500, 24, 10, 23);
+  auto set = build(data.base, Quantization::kInt8, 1);
+  std::vector<std::string> some;
+  for (std::size_t i = 0; i < 100; ++i) some.push_back("id-" + std::to_string(i * 11));
+  set->remove_batch(some);
+
+  const std::string bytes = set->save_to_memory();
+  auto loaded = VectorSet::load_from_memory(bytes, "buffer X");
+  REQUIRE(loaded);
+  CHECK((*loaded)->save_to_memory() == bytes);  // save -> load -> save: identical bytes
+  CHECK((*loaded)->size() == set->size());
+  const std::string path = temp_path("memory.vset");
+  REQUIRE(set->save(path).is_ok());
+  CHECK(read_file(path) == bytes);  // the file form writes exactly these bytes
+  std::remove(path.c_str());
+  SearchOptions so;
+  so.k = 10;
+  for (std::size_t q = 0; q < data.queries.rows; ++q) {
+    auto a = set->search(row(data.queries, q), so);
+    auto b = (*loaded)->search(row(data.queries, q), so);
+    REQUIRE(a->size() == b->size());
+    for (std::size_t i = 0; i < a->size(); ++i) CHECK((*a)[i].id == (*b)[i].id);
+  }
+
+  for (std::size_t cut : {std::size_t{0}, std::size_t{7}, std::size_t{40}, bytes.size() / 2, bytes.size() - 1}) {
+    auto bad = VectorSet::load_from_memory(std::string_view(bytes).substr(0, cut), "buffer X");
+    REQUIRE_FALSE(bad);
+    CHECK(bad.status().code() == ErrorCode::kCorrupt);
+    CHECK_THAT(bad.status().message(), Catch::StartsWith("buffer X: "));
+  }
+  std::string flipped = bytes;
+  flipped[flipped.size() / 2] ^= 0x01;
+  auto bad = VectorSet::load_from_memory(flipped, "buffer X");
+  REQUIRE_FALSE(bad);
+  CHECK_THAT(bad.status().message(), Catch::Contains("buffer X: snapshot checksum mismatch"));
+  std::string version = bytes;
+  version[8] = 9;
+  auto newer = VectorSet::load_from_memory(version, "buffer X");
+  REQUIRE_FALSE(newer);
+  CHECK_THAT(newer.status().message(), Catch::Contains("snapshot version 9 is not supported"));
+}
+
 TEST_CASE("searches run while one writer inserts and another deletes", "[vector_set][concurrency]") {
   const auto data = small_data(4000, 32, 50, 19);
   VectorSetOptions o;

@@ -16,6 +16,8 @@
 //   PREFIX:NAME:MODEL:e:TENANT:ID     an entry (record), TENANT = 16 hex digits of the tenant's
 //                                     hash, ID = 32 hex digits of hash(tenant, canonical request)
 //   PREFIX:{NAME:MODEL}:log           the namespace's change log (hash tag: one cluster slot)
+//   PREFIX:{NAME:MODEL}:snap          the manifest of the namespace's newest vector-set snapshot;
+//   PREFIX:{NAME:MODEL}:snap:ID:N     its chunks (same hash tag)
 // Entries spread over the keyspace; the bookkeeping of one namespace shares a hash tag.
 //
 // Entries hold the canonical request, the embedded text, the response, model, tenant, created
@@ -31,7 +33,11 @@
 // store when the namespace is first used (warm() does it ahead of time), then kept current
 // through the change log: each semantic store appends an event, deletions and drops append
 // theirs, and a follower applies other writers' events (a background thread when
-// follow_interval > 0, and sync() on demand).
+// follow_interval > 0, and sync() on demand). A new process joins a large cache quickly by
+// loading the namespace's newest snapshot (published on command or every snapshot_interval)
+// and replaying the change log from the position it covers; a corrupt, mismatching or stale
+// snapshot is refused and the set is rebuilt (NamespaceStats says which happened, how long it
+// took, and why a snapshot was refused).
 //
 // Failures. A store that is down or slow makes lookups return kError (counted; callers treat it
 // as a miss) within the store's timeout, and stores return unavailable and count as dropped.
@@ -41,6 +47,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -76,6 +83,14 @@ struct CacheOptions {
   // vectors are (their identity namespaces the vector set like an embedder's would).
   std::size_t dim = 0;
   std::string vector_identity = "precomputed";
+  // Warm start: a namespace's vector set is loaded from its newest snapshot in the store (then
+  // the change log is replayed from the position it covers) before falling back to a rebuild
+  // from the entries. false: always rebuild.
+  bool use_snapshots = true;
+  // > 0: the background thread publishes a snapshot of every ready namespace this often (only
+  // when its set covers a newer log position than its last publish); 0: only on command
+  // (publish_snapshot).
+  std::chrono::milliseconds snapshot_interval{0};
 };
 
 // One request as the cache sees it. The views must stay valid during the call.
@@ -131,8 +146,42 @@ struct NamespaceStats {
   std::uint64_t invalidated = 0;        // entries deleted by invalidate_*()
   std::uint64_t followed_changes = 0;   // other writers' change-log events applied
   std::size_t indexed = 0;              // vectors in the in-process vector set now
+  std::string warm_start;               // how the vector set became ready: "snapshot", "rebuild",
+                                        // or "" (not yet, or exact mode)
+  double warm_start_ms = 0;             // how long that took, the change-log replay included
+  std::string snapshot_refused;         // why the namespace's snapshot was not used ("" when it
+                                        // was, or when there was none)
   LatencyHistogram lookup_latency_ns;
 };
+
+// A namespace's snapshot in the store: its manifest (the newest), as published or as read back.
+struct SnapshotInfo {
+  std::string model;
+  std::string id;                       // "SEQUENCE-TOKEN"
+  std::uint64_t sequence = 0;
+  std::string log_id;                   // the change-log position it covers
+  std::uint64_t chunks = 0;
+  std::uint64_t bytes = 0;              // payload size
+  std::uint64_t elements = 0;           // vectors in the set
+  std::int64_t created_ms = 0;          // Unix epoch milliseconds
+  std::string identity;                 // vector identity it was built for
+  std::uint64_t removed_chunks = 0;     // publish only: chunks of older snapshots deleted
+  double publish_ms = 0;                // publish only: serialising and writing it
+};
+
+// What a store holds for one cache name, namespace by namespace: an operator's view
+// (describe_namespaces scans every key of the name, so it costs a pass over the keyspace).
+struct StoredNamespace {
+  std::string model;
+  std::uint64_t entries = 0;
+  std::size_t dim = 0;                  // of one vector entry (0: none seen)
+  std::string vector_identity;          // of that entry: what a Cache must use to index them
+  std::string log_last_id;              // the change log's newest id ("0-0": empty)
+  std::optional<SnapshotInfo> snapshot; // the newest snapshot's manifest
+  std::string snapshot_error;           // why the manifest could not be read (malformed)
+};
+Expected<std::vector<StoredNamespace>> describe_namespaces(Store& store, std::string_view prefix,
+                                                           std::string_view name);
 
 class Cache {
  public:
@@ -171,8 +220,18 @@ class Cache {
   Expected<std::uint64_t> invalidate_attribute(std::string_view model, std::string_view field,
                                                std::string_view value);
 
-  // Rebuilds the namespace's vector set from the store now, if not yet done.
+  // Makes the namespace's vector set ready now (from its snapshot, else by a rebuild), if not
+  // yet done.
   Status warm(std::string_view model);
+
+  // Snapshots (semantic modes). publish_snapshot() makes the namespace ready (warm) and
+  // publishes its vector set as the namespace's newest snapshot, removing all but the newest
+  // two; publish_snapshots() does it for every namespace this Cache has made ready.
+  // invalid_argument in exact mode; unavailable when the store failed.
+  Expected<SnapshotInfo> publish_snapshot(std::string_view model);
+  Expected<std::vector<SnapshotInfo>> publish_snapshots();
+  // The namespace's newest snapshot manifest, nullopt when it has none (corrupt: malformed).
+  Expected<std::optional<SnapshotInfo>> snapshot_info(std::string_view model);
   // Applies every change-log event other writers appended so far, in every namespace in use.
   Status sync();
 

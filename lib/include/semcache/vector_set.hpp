@@ -114,6 +114,11 @@ class VectorSet {
   // message that says what is wrong. save() followed by load() and save() gives identical bytes.
   Status save(const std::string& path) const;
   static Expected<std::unique_ptr<VectorSet>> load(const std::string& path);
+  // The same snapshot as bytes in memory (what save() writes to the file), and back. `name`
+  // starts load_from_memory()'s error messages ("snapshot of NAMESPACE: corrupt ...").
+  std::string save_to_memory() const;
+  static Expected<std::unique_ptr<VectorSet>> load_from_memory(std::string_view bytes,
+                                                               const std::string& name = "snapshot");
 
  private:
   explicit VectorSet(std::unique_ptr<detail::VectorSetImpl> impl);

@@ -31,8 +31,13 @@
 // ends a namespace drop with one drop event. Events are appended in every mode: a process in
 // exact mode may share the store with semantic ones, whose indexes must learn of deletions.
 //
+// Snapshots: publish_snapshot() and the background thread (every snapshot_interval) hand the
+// work to NamespaceIndex::publish_snapshot(); a semantic store holds the namespace's
+// local_write() gate from its batch to its local add, so a snapshot never covers the store's
+// log event without its vector (namespace_index.cpp).
+//
 // Locking. No lock is held across a store round trip except inside NamespaceIndex (rebuild,
-// following: see namespace_index.cpp). namespaces_mutex_ guards the model -> namespace map;
+// following: see namespace_index.cpp) and the shared local_write() gate of a store. namespaces_mutex_ guards the model -> namespace map;
 // pending_mutex_ the queued increments. Counters
 // are atomics; each namespace guards its latency histogram. The follower thread waits on a
 // condition variable so the destructor stops it at once.
@@ -50,6 +55,7 @@
 
 #include "cache/entry_record.hpp"
 #include "cache/namespace_index.hpp"
+#include "cache/namespace_snapshot.hpp"
 #include "semcache/filter.hpp"
 #include "semcache/json_writer.hpp"
 #include "semcache/vector_set.hpp"
@@ -373,6 +379,8 @@ struct Cache::Impl {
       batch.appends.push_back(
           LogAppend{ns->keys().log_key, detail::encode_event(event), options.change_log_max_length});
     }
+    // From the batch to the local add, so a snapshot never covers our event without our vector.
+    auto gate = ns->local_write();
     auto done = execute(batch);
     if (!done) {
       ns->counters().dropped_stores.fetch_add(1, std::memory_order_relaxed);
@@ -403,15 +411,41 @@ struct Cache::Impl {
     return first;
   }
 
+  // The background thread: follows every follow_interval and publishes snapshots every
+  // snapshot_interval (whichever are > 0; it wakes at the shorter).
   void follow_loop() {
+    using std::chrono::milliseconds;
+    const milliseconds follow = options.follow_interval, snapshot = options.snapshot_interval;
+    const milliseconds tick = follow.count() > 0 && (snapshot.count() == 0 || follow < snapshot) ? follow : snapshot;
+    auto next_follow = Clock::now() + follow;
+    auto next_snapshot = Clock::now() + snapshot;
     std::unique_lock lock(follower_mutex);
     while (!stopping) {
-      follower_wake.wait_for(lock, options.follow_interval, [this] { return stopping; });
+      follower_wake.wait_for(lock, tick, [this] { return stopping; });
       if (stopping) break;
       lock.unlock();
-      (void)sync();  // failures are retried on the next tick
+      if (follow.count() > 0 && Clock::now() >= next_follow) {
+        (void)sync();  // failures are retried on the next tick
+        next_follow = Clock::now() + follow;
+      }
+      if (snapshot.count() > 0 && Clock::now() >= next_snapshot) {
+        for (const auto& ns : all_namespaces()) {
+          if (ns->ready()) (void)ns->publish_snapshot(*store, true);  // retried next interval
+        }
+        next_snapshot = Clock::now() + snapshot;
+      }
       lock.lock();
     }
+  }
+
+  Expected<SnapshotInfo> publish(NamespaceIndex& ns) {
+    const auto start = Clock::now();
+    auto published = ns.publish_snapshot(*store, false);
+    if (!published) return published.status();
+    SnapshotInfo info = detail::to_snapshot_info(ns.keys().model, (*published)->manifest);
+    info.removed_chunks = (*published)->removed_chunks;
+    info.publish_ms = static_cast<double>(elapsed_ns(start)) / 1e6;
+    return info;
   }
 };
 
@@ -634,6 +668,7 @@ Expected<std::unique_ptr<Cache>> Cache::open(std::shared_ptr<Store> store, const
   impl->exact = options.mode != CacheMode::kSemantic;
   impl->semantic = options.mode != CacheMode::kExact;
   impl->vectors.writer = random_writer_id();
+  impl->vectors.use_snapshots = options.use_snapshots;
   if (impl->semantic) {
     std::size_t dim = options.dim;
     if (impl->embedder) {
@@ -661,7 +696,9 @@ Expected<std::unique_ptr<Cache>> Cache::open(std::shared_ptr<Store> store, const
     if (!probe) return probe.status().with_context("cache");
   }
   Impl* raw = impl.get();
-  if (options.follow_interval.count() > 0) raw->follower = std::thread([raw] { raw->follow_loop(); });
+  if (options.follow_interval.count() > 0 || (impl->semantic && options.snapshot_interval.count() > 0)) {
+    raw->follower = std::thread([raw] { raw->follow_loop(); });
+  }
   return std::unique_ptr<Cache>(new Cache(std::move(impl)));
 }
 
@@ -732,6 +769,35 @@ Status Cache::warm(std::string_view model) {
 }
 
 Status Cache::sync() { return impl_->sync(); }
+
+Expected<SnapshotInfo> Cache::publish_snapshot(std::string_view model) {
+  if (!impl_->semantic) return Status::invalid_argument("cache snapshot: exact mode keeps no vector set");
+  if (model.empty()) return Status::invalid_argument("cache snapshot: no model given");
+  std::shared_ptr<NamespaceIndex> ns = impl_->namespace_for(model);
+  if (Status st = ns->ensure_ready(*impl_->store); !st) return st.with_context("cache snapshot");
+  return impl_->publish(*ns);
+}
+
+Expected<std::vector<SnapshotInfo>> Cache::publish_snapshots() {
+  if (!impl_->semantic) return Status::invalid_argument("cache snapshot: exact mode keeps no vector set");
+  std::vector<SnapshotInfo> out;
+  for (const auto& ns : impl_->all_namespaces()) {
+    if (!ns->ready()) continue;
+    auto info = impl_->publish(*ns);
+    if (!info) return info.status();
+    out.push_back(std::move(info.value()));
+  }
+  return out;
+}
+
+Expected<std::optional<SnapshotInfo>> Cache::snapshot_info(std::string_view model) {
+  if (model.empty()) return Status::invalid_argument("cache snapshot info: no model given");
+  const detail::NamespaceKeys keys = detail::namespace_keys(impl_->options.prefix, impl_->options.name, model);
+  auto manifest = detail::read_snapshot_manifest(*impl_->store, keys);
+  if (!manifest) return manifest.status();
+  if (!manifest->has_value()) return std::optional<SnapshotInfo>();
+  return std::optional<SnapshotInfo>(detail::to_snapshot_info(std::string(model), **manifest));
+}
 
 std::vector<NamespaceStats> Cache::stats() const {
   std::vector<NamespaceStats> out;

@@ -142,6 +142,7 @@ NamespaceKeys namespace_keys(std::string_view prefix, std::string_view name, std
   keys.key = percent_encode(name) + ":" + percent_encode(model);
   keys.entry_prefix = std::string(prefix) + ":" + keys.key + ":e:";
   keys.log_key = std::string(prefix) + ":{" + keys.key + "}:log";
+  keys.snapshot_key = std::string(prefix) + ":{" + keys.key + "}:snap";
   return keys;
 }
 

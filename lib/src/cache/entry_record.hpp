@@ -27,6 +27,8 @@ struct NamespaceKeys {
   std::string key;           // "NAME:MODEL", both encoded (NamespaceStats::key)
   std::string entry_prefix;  // "PREFIX:NAME:MODEL:e:"; an entry key is entry_prefix + entry id
   std::string log_key;       // "PREFIX:{NAME:MODEL}:log"
+  std::string snapshot_key;  // "PREFIX:{NAME:MODEL}:snap", the newest snapshot's manifest; its
+                             // chunks are snapshot_key + ":SNAPSHOTID:INDEX" (namespace_snapshot.hpp)
 };
 NamespaceKeys namespace_keys(std::string_view prefix, std::string_view name, std::string_view model);
 // "PREFIX:NAME:": the prefix of every entry of every model of this name.

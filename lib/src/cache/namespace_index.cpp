@@ -1,9 +1,28 @@
 // NamespaceIndex: one namespace's vector set, rebuilt from the store and kept current through
 // the namespace's change log.
 //
-// Rebuild (first use, or warm()): read the log's last id FIRST, then scan the namespace's entry
-// prefix and read the records in batches, adding those whose identity (field e) is ours into a
-// fresh vector set, install it, and follow the log from the remembered id. Anything written
+// Snapshot (first use, or warm(), when the context allows it): load the namespace's newest
+// snapshot (namespace_snapshot.cpp checks it and refuses a corrupt, mismatching or stale one),
+// install it with the cursor at the log position it covers, and follow the log from there. A
+// refused snapshot is remembered (stats().snapshot_refused) and the rebuild below runs instead;
+// a store failure while loading fails like a rebuild would.
+//
+// Publishing a snapshot needs a log position P such that the set holds the effect of every
+// event up to P. The cursor is such a position for other writers' events (they are applied in
+// log order, under log_mutex_), but this Cache's own events are applied by the writer thread
+// after its store batch returned, so an own add appended before P could still be missing from
+// the set. Local writes therefore hold local_write() (shared) from their batch to their local
+// apply, and publish_snapshot() takes it exclusively, with log_mutex_, just long enough to read
+// the cursor and take the set pointer; serialising runs after, concurrently with everything
+// (VectorSet::save_to_memory takes the set exclusively). Events applied after P and before the
+// copy are in the snapshot and replayed again by its loaders: harmless, events are idempotent.
+// Own deletions and drops are not gated: a snapshot may then still hold an entry deleted just
+// before P, which a loader drops the first time a lookup finds its record gone (as expiry).
+//
+// Rebuild (first use, or warm(), without a usable snapshot): read the log's last id FIRST, then
+// scan the namespace's entry prefix and read the records in batches, adding those whose
+// identity (field e) is ours into a fresh vector set, install it, and follow the log from the
+// remembered id. Anything written
 // while the scan ran is either seen by the scan or replayed from the log; replaying is safe
 // because events are idempotent (an add of a present id replaces it, a del of an absent id does
 // nothing, a drop of an empty set is empty). Reading the last id after the scan instead would
@@ -31,8 +50,11 @@
 
 #include "cache/namespace_index.hpp"
 
+#include <chrono>
 #include <cmath>
 #include <utility>
+
+#include "cache/namespace_snapshot.hpp"
 
 namespace semcache::detail {
 namespace {
@@ -86,13 +108,86 @@ Status NamespaceIndex::ensure_ready(Store& store) {
   // up for one more store timeout each (a lookup must fail within about one timeout).
   if (rebuild_attempts_.load(std::memory_order_relaxed) != attempts_seen) return last_rebuild_error_;
   rebuild_attempts_.fetch_add(1, std::memory_order_release);
-  Status built = rebuild(store);
-  if (!built) {
-    last_rebuild_error_ = built;
-    return built;
+  const auto start = std::chrono::steady_clock::now();
+  bool loaded = false;
+  if (context_->use_snapshots) {
+    auto tried = load_from_snapshot(store);
+    if (!tried) {
+      last_rebuild_error_ = tried.status();
+      return tried.status();
+    }
+    loaded = *tried;
+  }
+  if (!loaded) {
+    Status built = rebuild(store);
+    if (!built) {
+      last_rebuild_error_ = built;
+      return built;
+    }
   }
   init.unlock();
-  return follow(store);
+  Status followed = follow(store);
+  std::lock_guard warm(warm_mutex_);
+  warm_start_ms_ = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  return followed;
+}
+
+Expected<bool> NamespaceIndex::load_from_snapshot(Store& store) {
+  auto loaded = load_snapshot(store, keys_, *context_);
+  if (!loaded) {
+    const ErrorCode code = loaded.status().code();
+    if (code == ErrorCode::kUnavailable) {  // the store is down: a rebuild would fail the same way
+      return loaded.status().with_context("loading the snapshot of namespace " + keys_.key);
+    }
+    std::lock_guard warm(warm_mutex_);
+    snapshot_refused_ = code == ErrorCode::kNotFound ? std::string() : loaded.status().message();
+    return false;
+  }
+  {
+    std::lock_guard warm(warm_mutex_);
+    snapshot_refused_.clear();
+    from_snapshot_ = true;
+  }
+  install(std::shared_ptr<VectorSet>(std::move(loaded->set)), loaded->manifest.log_id);
+  return true;
+}
+
+void NamespaceIndex::install(std::shared_ptr<VectorSet> set, std::string cursor) {
+  {
+    std::lock_guard log_lock(log_mutex_);
+    cursor_ = std::move(cursor);
+  }
+  {
+    std::lock_guard lock(set_mutex_);
+    set_ = std::move(set);
+  }
+  ready_.store(true, std::memory_order_release);
+}
+
+Expected<std::optional<PublishResult>> NamespaceIndex::publish_snapshot(Store& store, bool only_if_changed) {
+  if (context_ == nullptr || !ready()) {
+    return Status::invalid_argument("namespace " + keys_.key + " has no ready vector set to snapshot");
+  }
+  std::lock_guard publishing(publish_mutex_);
+  // Move the cursor to the log's end first: it lags behind this Cache's own events until a
+  // follow passes them, and the closer the covered position is to the end, the less a loader
+  // replays (and the less likely a trim makes the snapshot stale).
+  if (Status followed = follow(store); !followed) return followed;
+  std::string position;
+  std::shared_ptr<VectorSet> set;
+  {
+    std::lock_guard log_lock(log_mutex_);
+    std::unique_lock gate(local_write_gate_);
+    position = cursor_;
+    set = vectors();
+  }
+  if (!set) return Status::internal("namespace " + keys_.key + " lost its vector set");
+  if (only_if_changed && position == last_published_cursor_) return std::optional<PublishResult>();
+  const std::string payload = set->save_to_memory();
+  auto published = detail::publish_snapshot(store, keys_, *context_, payload, position, set->size());
+  if (!published) return published.status();
+  last_published_cursor_ = position;
+  return std::optional<PublishResult>(std::move(published.value()));
 }
 
 Status NamespaceIndex::rebuild(Store& store) {
@@ -138,15 +233,7 @@ Status NamespaceIndex::rebuild(Store& store) {
     }
   }
 
-  {
-    std::lock_guard log_lock(log_mutex_);
-    cursor_ = *last_id;
-  }
-  {
-    std::lock_guard lock(set_mutex_);
-    set_ = std::move(set);
-  }
-  ready_.store(true, std::memory_order_release);
+  install(std::move(set), *last_id);
   return Status::ok();
 }
 
@@ -262,6 +349,12 @@ NamespaceStats NamespaceIndex::stats() const {
   out.invalidated = counters_.invalidated.load();
   out.followed_changes = counters_.followed_changes.load();
   out.indexed = indexed();
+  {
+    std::lock_guard warm(warm_mutex_);
+    out.warm_start = !ready() ? "" : from_snapshot_ ? "snapshot" : "rebuild";
+    out.warm_start_ms = warm_start_ms_;
+    out.snapshot_refused = snapshot_refused_;
+  }
   std::lock_guard lock(latency_mutex_);
   out.lookup_latency_ns = latency_;
   return out;

@@ -7,6 +7,8 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <shared_mutex>
 #include <span>
 #include <string>
 #include <string_view>
@@ -40,7 +42,10 @@ struct VectorContext {
   VectorSetOptions set_options;  // dim, cosine, quantization, m, ef_construction
   std::string identity;          // records and add events with another identity are ignored
   std::uint64_t writer = 0;      // this Cache's events are skipped when following
+  bool use_snapshots = true;     // ensure_ready() tries the namespace's snapshot before a rebuild
 };
+
+struct PublishResult;  // namespace_snapshot.hpp
 
 class NamespaceIndex {
  public:
@@ -51,8 +56,18 @@ class NamespaceIndex {
   NamespaceCounters& counters() { return counters_; }
   const NamespaceCounters& counters() const { return counters_; }
 
-  // Rebuilds the vector set from the store if that has not succeeded yet, then follows the log.
+  // Makes the vector set ready if that has not succeeded yet: from the namespace's snapshot
+  // (when the context allows it and the snapshot is not refused), else by a rebuild from the
+  // entries; then follows the log.
   Status ensure_ready(Store& store);
+  // Publishes the ready set as the namespace's newest snapshot (namespace_snapshot.hpp).
+  // With `only_if_changed`, does nothing (nullopt) when the set covers the same log position
+  // as this index's last publish. invalid_argument when the index is not ready (exact mode).
+  Expected<std::optional<PublishResult>> publish_snapshot(Store& store, bool only_if_changed);
+  // Held (shared) by a local write from its store batch until its add_local/remove_local, so
+  // that publish_snapshot() can pick a log position all of this Cache's own events up to which
+  // are in the set: it takes the gate exclusively for that moment.
+  std::shared_lock<std::shared_mutex> local_write() { return std::shared_lock(local_write_gate_); }
   bool ready() const { return ready_.load(std::memory_order_acquire); }
   // Applies other writers' change-log events appended after the cursor (no-op until ready).
   Status follow(Store& store);
@@ -78,6 +93,10 @@ class NamespaceIndex {
 
  private:
   Status rebuild(Store& store);  // with init_mutex_ held
+  // With init_mutex_ held: true when installed; false when there is none or it was refused (the
+  // reason is kept for stats()); an error when the store failed.
+  Expected<bool> load_from_snapshot(Store& store);
+  void install(std::shared_ptr<VectorSet> set, std::string cursor);
   Status apply(const ChangeEvent& event);
   void reset_set();
 
@@ -86,7 +105,8 @@ class NamespaceIndex {
   NamespaceCounters counters_;
   std::atomic<bool> ready_{false};
 
-  // Lock order (outermost first): init_mutex_, log_mutex_, set_mutex_.
+  // Lock order (outermost first): init_mutex_ or publish_mutex_ (never both), log_mutex_,
+  // local_write_gate_, set_mutex_.
   std::mutex init_mutex_;          // held for the whole rebuild, and by clear_local()
   std::atomic<std::uint64_t> rebuild_attempts_{0};
   Status last_rebuild_error_;      // of the last failed rebuild (guarded by init_mutex_)
@@ -94,7 +114,15 @@ class NamespaceIndex {
   std::string cursor_ = "0-0";     // last log id applied (guarded by log_mutex_)
   mutable std::mutex set_mutex_;   // guards the pointer set_ only (never held across work)
   std::shared_ptr<VectorSet> set_;
+  std::shared_mutex local_write_gate_;  // see local_write()
+  std::mutex publish_mutex_;            // one publish at a time per namespace
+  std::string last_published_cursor_;   // guarded by publish_mutex_
 
+  // How the set became ready (guarded by init_mutex_ while written; read through stats()).
+  mutable std::mutex warm_mutex_;
+  bool from_snapshot_ = false;
+  double warm_start_ms_ = 0;
+  std::string snapshot_refused_;
   mutable std::mutex latency_mutex_;
   LatencyHistogram latency_;
 

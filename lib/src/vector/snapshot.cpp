@@ -1,4 +1,6 @@
-// Vector-set snapshots: the whole set (options, ids, attributes, codes and links) in one file.
+// Vector-set snapshots: the whole set (options, ids, attributes, codes and links) as one byte
+// string, kept in a file (save/load with a path) or anywhere else (save_to_memory /
+// load_from_memory: the cache publishes it to Redis in chunks, namespace_snapshot.cpp).
 //
 // Format, version 1, little-endian:
 //   "SEMCVSET" u32 version
@@ -12,8 +14,11 @@
 // same graph with no distance computed, and save -> load -> save gives identical bytes.
 // load() trusts nothing: the checksum is checked before parsing, and then every length, level,
 // count and neighbour id is checked against the header, so a file that was altered and
-// re-checksummed is refused too instead of crashing a search later. It is written to a
-// temporary file and renamed, so a crash mid-save never leaves half a snapshot under the name.
+// re-checksummed is refused too instead of crashing a search later. There is one serializer
+// and one parser, over memory: the file form writes the serialized bytes to a temporary file
+// and renames it (a crash mid-save never leaves half a snapshot under the name), and reads a
+// file by mapping it and parsing the mapping. Error messages name the file, or the name the
+// caller gave the buffer.
 
 #include <algorithm>
 #include <cerrno>
@@ -33,26 +38,19 @@ constexpr std::uint32_t kVersion = 1;
 
 class SnapshotWriter {
  public:
-  explicit SnapshotWriter(std::FILE* file) : file_(file) {}
+  explicit SnapshotWriter(std::string& out) : out_(out) {}
   template <typename T>
   void put(T value) {
     write(&value, sizeof value);
   }
-  void write(const void* data, std::size_t size) {
-    checksum_.update(data, size);
-    if (ok_ && size > 0 && std::fwrite(data, 1, size, file_) != size) ok_ = false;
-  }
+  void write(const void* data, std::size_t size) { out_.append(static_cast<const char*>(data), size); }
   void put_string(const std::string& s) {
     put<std::uint32_t>(static_cast<std::uint32_t>(s.size()));
     write(s.data(), s.size());
   }
-  std::uint64_t digest() const { return checksum_.digest(); }
-  bool ok() const { return ok_; }
 
  private:
-  std::FILE* file_;
-  Checksum64 checksum_;
-  bool ok_ = true;
+  std::string& out_;
 };
 
 class SnapshotReader {
@@ -103,17 +101,15 @@ class SnapshotReader {
 
 }  // namespace
 
-Status save_snapshot(const VectorSetImpl& set, const std::string& path) {
-  const std::string temporary = path + ".tmp." + std::to_string(::getpid());
-  std::FILE* file = std::fopen(temporary.c_str(), "wb");
-  if (file == nullptr) return Status::io(path + ": cannot create snapshot: " + std::strerror(errno));
-  static char buffer[1 << 20];
-  std::setvbuf(file, buffer, _IOFBF, sizeof buffer);
-
-  SnapshotWriter out(file);
+std::string serialize_snapshot(const VectorSetImpl& set) {
   const VectorSetOptions& o = set.options;
   const Hnsw& graph = set.graph;
   const std::uint32_t slot_end = graph.slot_end();
+  std::string bytes;
+  // About one code, an id and a half-full layer-0 link list per element: one allocation for
+  // most sets instead of a doubling series over hundreds of megabytes.
+  bytes.reserve(64 + static_cast<std::size_t>(slot_end) * (set.codec.code_bytes() + 64 + o.m * 4 * 2));
+  SnapshotWriter out(bytes);
   out.write(kMagic, sizeof kMagic);
   out.put<std::uint32_t>(kVersion);
   out.put<std::uint32_t>(static_cast<std::uint32_t>(o.dim));
@@ -142,8 +138,18 @@ Status save_snapshot(const VectorSetImpl& set, const std::string& path) {
       out.write(links.data(), links.size() * sizeof(std::uint32_t));
     }
   }
-  const std::uint64_t digest = out.digest();
-  const bool written = out.ok() && std::fwrite(&digest, sizeof digest, 1, file) == 1;
+  Checksum64 checksum;
+  checksum.update(bytes.data(), bytes.size());
+  out.put<std::uint64_t>(checksum.digest());
+  return bytes;
+}
+
+Status save_snapshot(const VectorSetImpl& set, const std::string& path) {
+  const std::string bytes = serialize_snapshot(set);
+  const std::string temporary = path + ".tmp." + std::to_string(::getpid());
+  std::FILE* file = std::fopen(temporary.c_str(), "wb");
+  if (file == nullptr) return Status::io(path + ": cannot create snapshot: " + std::strerror(errno));
+  const bool written = std::fwrite(bytes.data(), 1, bytes.size(), file) == bytes.size();
   const bool closed = std::fclose(file) == 0;
   if (!written || !closed) {
     std::remove(temporary.c_str());
@@ -160,35 +166,39 @@ Status save_snapshot(const VectorSetImpl& set, const std::string& path) {
 Expected<std::unique_ptr<VectorSetImpl>> load_snapshot(const std::string& path) {
   auto mapped = MappedFile::open(path);
   if (!mapped) return mapped.status();
-  const MappedFile& file = mapped.value();
+  return parse_snapshot(std::string_view(reinterpret_cast<const char*>(mapped->data()), mapped->size()), path);
+}
+
+Expected<std::unique_ptr<VectorSetImpl>> parse_snapshot(std::string_view snapshot, const std::string& path) {
+  const auto* data = reinterpret_cast<const unsigned char*>(snapshot.data());
   constexpr std::size_t kMinimum = sizeof kMagic + sizeof(std::uint32_t) + sizeof(std::uint64_t);
-  if (file.size() < kMinimum) {
-    return Status::corrupt(path + ": not a semcache vector-set snapshot (only " + std::to_string(file.size()) +
+  if (snapshot.size() < kMinimum) {
+    return Status::corrupt(path + ": not a semcache vector-set snapshot (only " + std::to_string(snapshot.size()) +
                            " bytes)");
   }
-  if (std::memcmp(file.data(), kMagic, sizeof kMagic) != 0) {
+  if (std::memcmp(data, kMagic, sizeof kMagic) != 0) {
     return Status::corrupt(path + ": not a semcache vector-set snapshot (bad magic; expected \"SEMCVSET\")");
   }
   std::uint32_t version = 0;
-  std::memcpy(&version, file.data() + sizeof kMagic, sizeof version);
+  std::memcpy(&version, data + sizeof kMagic, sizeof version);
   if (version != kVersion) {
     return Status::corrupt(path + ": snapshot version " + std::to_string(version) + " is not supported (this build reads version " +
                            std::to_string(kVersion) + ")");
   }
-  const std::size_t body = file.size() - sizeof(std::uint64_t);
+  const std::size_t body = snapshot.size() - sizeof(std::uint64_t);
   std::uint64_t stored = 0;
-  std::memcpy(&stored, file.data() + body, sizeof stored);
+  std::memcpy(&stored, data + body, sizeof stored);
   Checksum64 checksum;
-  checksum.update(file.data(), body);
+  checksum.update(data, body);
   if (checksum.digest() != stored) {
-    return Status::corrupt(path + ": snapshot checksum mismatch: the file is truncated or corrupt");
+    return Status::corrupt(path + ": snapshot checksum mismatch: the snapshot is truncated or corrupt");
   }
 
   std::uint32_t dim = 0, m = 0, ef_construction = 0, slot_end = 0, entry = 0, code_bytes = 0;
   std::uint8_t metric = 0, quantization = 0;
   std::uint16_t zero = 0;
   std::uint64_t seed = 0, sequence = 0, live_count = 0;
-  SnapshotReader r(file.data(), body, path);
+  SnapshotReader r(data, body, path);
   const std::byte* skip = nullptr;
   const bool header_ok = r.get_bytes(skip, sizeof kMagic + sizeof version, "magic") && r.get(dim, "dim") &&
                          r.get(metric, "metric") && r.get(quantization, "quantization") && r.get(zero, "header") &&
@@ -211,10 +221,10 @@ Expected<std::unique_ptr<VectorSetImpl>> load_snapshot(const std::string& path) 
     return Status::corrupt(path + ": header holds impossible options (dim " + std::to_string(dim) + ", M " +
                            std::to_string(m) + ", ef_construction " + std::to_string(ef_construction) + ")");
   }
-  // Every live slot takes at least 14 bytes, so a slot count beyond the file size is a lie.
+  // Every live slot takes at least 14 bytes, so a slot count beyond the snapshot's size is a lie.
   if (slot_end > body || live_count > slot_end) {
     return Status::corrupt(path + ": header claims " + std::to_string(slot_end) + " slots and " +
-                           std::to_string(live_count) + " elements, more than the file can hold");
+                           std::to_string(live_count) + " elements, more than the snapshot can hold");
   }
   auto set = std::make_unique<VectorSetImpl>(options);
   if (set->codec.code_bytes() != code_bytes) {
@@ -222,9 +232,22 @@ Expected<std::unique_ptr<VectorSetImpl>> load_snapshot(const std::string& path) 
                            std::to_string(dim) + " / " + std::string(to_string(options.quantization)));
   }
 
-  std::vector<std::vector<std::uint32_t>> links;
+  // One link buffer reused for every slot (its lists keep their capacity). A link to an earlier
+  // slot is checked at once; one to a later slot waits in `forward` until every level is
+  // known. Link errors are reported after the structural ones, as if all were checked last.
+  std::vector<std::vector<std::uint32_t>> links(Hnsw::kMaxLevel + 1);
   std::vector<int> levels(slot_end, -1);
-  std::vector<std::pair<std::uint32_t, std::vector<std::vector<std::uint32_t>>>> pending;
+  struct ForwardLink {
+    std::uint32_t slot, target, layer;
+  };
+  std::vector<ForwardLink> forward;
+  std::string link_error;
+  auto bad_link = [&](std::uint32_t slot, std::uint32_t target, std::uint32_t layer) {
+    if (link_error.empty()) {
+      link_error = path + ": slot " + std::to_string(slot) + " links to invalid slot " + std::to_string(target) +
+                   " on layer " + std::to_string(layer);
+    }
+  };
   for (std::uint32_t slot = 0; slot < slot_end; ++slot) {
     std::uint8_t live = 0;
     if (!r.get(live, "slot flag")) return Status::corrupt(r.error());
@@ -249,7 +272,6 @@ Expected<std::unique_ptr<VectorSetImpl>> load_snapshot(const std::string& path) 
                              "') holds a vector code no encoder writes (a non-finite value or an int8 -128)");
     }
     if (level > Hnsw::kMaxLevel) return Status::corrupt(path + ": slot " + std::to_string(slot) + " has level " + std::to_string(level));
-    links.assign(static_cast<std::size_t>(level) + 1, {});
     for (int l = 0; l <= level; ++l) {
       std::uint32_t count = 0;
       if (!r.get(count, "link count")) return Status::corrupt(r.error());
@@ -263,6 +285,14 @@ Expected<std::unique_ptr<VectorSetImpl>> load_snapshot(const std::string& path) 
       auto& ids = links[static_cast<std::size_t>(l)];
       ids.resize(count);
       if (count > 0) std::memcpy(ids.data(), bytes, count * sizeof(std::uint32_t));
+      const auto layer = static_cast<std::uint32_t>(l);
+      for (std::uint32_t target : ids) {
+        if (target >= slot_end || target == slot || (target < slot && levels[target] < l)) {
+          bad_link(slot, target, layer);
+        } else if (target > slot) {
+          forward.push_back(ForwardLink{slot, target, layer});
+        }
+      }
     }
     levels[slot] = level;
     if (!set->records.ensure(slot)) return Status::internal("out of memory loading " + path);
@@ -271,7 +301,6 @@ Expected<std::unique_ptr<VectorSetImpl>> load_snapshot(const std::string& path) 
     }
     set->records.at(slot) = std::move(record);
     if (!set->graph.restore_node(slot, code, level, true, links)) return Status::internal("out of memory loading " + path);
-    pending.emplace_back(slot, links);
   }
   if (r.offset() != body) return Status::corrupt(path + ": " + std::to_string(body - r.offset()) + " unexpected bytes after the last slot");
   if (set->ids.size() != live_count) {
@@ -279,16 +308,10 @@ Expected<std::unique_ptr<VectorSetImpl>> load_snapshot(const std::string& path) 
                            std::to_string(set->ids.size()));
   }
   // Links may only point at live slots that exist on that layer.
-  for (const auto& [slot, node_links] : pending) {
-    for (std::size_t l = 0; l < node_links.size(); ++l) {
-      for (std::uint32_t target : node_links[l]) {
-        if (target >= slot_end || levels[target] < static_cast<int>(l) || target == slot) {
-          return Status::corrupt(path + ": slot " + std::to_string(slot) + " links to invalid slot " +
-                                 std::to_string(target) + " on layer " + std::to_string(l));
-        }
-      }
-    }
+  for (const ForwardLink& link : forward) {
+    if (levels[link.target] < static_cast<int>(link.layer)) bad_link(link.slot, link.target, link.layer);
   }
+  if (!link_error.empty()) return Status::corrupt(link_error);
   int top = -1;
   for (int level : levels) top = std::max(top, level);
   if (live_count == 0 ? entry != kNoSlot : (entry >= slot_end || levels[entry] != top)) {

@@ -399,4 +399,15 @@ Expected<std::unique_ptr<VectorSet>> VectorSet::load(const std::string& path) {
   return std::unique_ptr<VectorSet>(new VectorSet(std::move(impl.value())));
 }
 
+std::string VectorSet::save_to_memory() const {
+  std::unique_lock<std::shared_mutex> exclusive(impl_->rw_mutex);
+  return detail::serialize_snapshot(*impl_);
+}
+
+Expected<std::unique_ptr<VectorSet>> VectorSet::load_from_memory(std::string_view bytes, const std::string& name) {
+  auto impl = detail::parse_snapshot(bytes, name);
+  if (!impl) return impl.status();
+  return std::unique_ptr<VectorSet>(new VectorSet(std::move(impl.value())));
+}
+
 }  // namespace semcache

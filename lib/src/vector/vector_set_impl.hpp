@@ -46,6 +46,10 @@ class VectorSetImpl {
   std::uint32_t next_slot = 0;
 };
 
+// Snapshots (snapshot.cpp): one serializer and one parser over bytes; the file form wraps them.
+// `name` (a path, or what the caller calls the buffer) starts every error message.
+std::string serialize_snapshot(const VectorSetImpl& set);
+Expected<std::unique_ptr<VectorSetImpl>> parse_snapshot(std::string_view bytes, const std::string& name);
 Status save_snapshot(const VectorSetImpl& set, const std::string& path);
 Expected<std::unique_ptr<VectorSetImpl>> load_snapshot(const std::string& path);
 
