@@ -46,6 +46,18 @@ Expected<std::vector<double>> parse_threshold_list(const std::string& text);
 // A validator for such a list: a bad item is a usage error naming it.
 CLI::Validator threshold_list_validator();
 
+// A CLI11 validator from a library parser (a callable taking the option's text and returning an
+// Expected): the parser's message becomes the usage error, shown with `name` in --help.
+template <typename Parse>
+CLI::Validator checked_by(std::string name, Parse parse) {
+  return CLI::Validator(
+      [parse](std::string& value) -> std::string {
+        auto parsed = parse(value);
+        return parsed ? std::string() : parsed.status().message();
+      },
+      "", std::move(name));
+}
+
 // Validators for the options every vector command shares, so a bad value is a usage error
 // (exit 2) named by CLI11 before any work starts; after parsing, the values always parse.
 inline CLI::IsMember format_names() { return CLI::IsMember({"auto", "fvecs", "bvecs", "npy", "jsonl", "ndjson"}); }

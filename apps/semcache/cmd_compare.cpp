@@ -25,16 +25,6 @@ struct CompareArgs {
   CompareOptions options;
 };
 
-template <typename Parse>
-CLI::Validator checked_by(std::string name, Parse parse) {
-  return CLI::Validator(
-      [parse](std::string& value) -> std::string {
-        auto parsed = parse(value);
-        return parsed ? std::string() : parsed.status().message();
-      },
-      "", std::move(name));
-}
-
 int run_compare_command(CompareArgs& args) {
   CompareOptions& o = args.options;
   for (const std::string& text : args.max_regression) {

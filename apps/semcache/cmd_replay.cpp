@@ -36,17 +36,6 @@ struct ReplayArgs {
   EmbedderArgs embedder;
 };
 
-// A CLI11 validator from a library parser: the parser's message becomes the usage error.
-template <typename Parse>
-CLI::Validator checked_by(std::string name, Parse parse) {
-  return CLI::Validator(
-      [parse](std::string& value) -> std::string {
-        auto parsed = parse(value);
-        return parsed ? std::string() : parsed.status().message();
-      },
-      "", std::move(name));
-}
-
 std::string percent(double share) { return fmt::format("{:.2f}%", 100 * share); }
 
 void print_table(const ReplayResult& r, const ReplayOptions& o) {

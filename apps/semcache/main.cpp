@@ -59,12 +59,7 @@ Expected<std::vector<double>> parse_threshold_list(const std::string& text) {
 }
 
 CLI::Validator threshold_list_validator() {
-  return CLI::Validator(
-      [](std::string& value) -> std::string {
-        auto parsed = parse_threshold_list(value);
-        return parsed ? std::string() : parsed.status().message();
-      },
-      "", "THRESHOLDS");
+  return checked_by("THRESHOLDS", [](const std::string& value) { return parse_threshold_list(value); });
 }
 
 Status write_text_file(const std::string& path, const std::string& text) {

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "semcache/embedder.hpp"
+#include "semcache/pair_eval.hpp"
 
 namespace {
 
@@ -271,35 +272,18 @@ TEST_CASE("embedder: hash separates Quora duplicate questions from non-duplicate
   REQUIRE(parser.parse_many(json).get(lines) == simdjson::SUCCESS);
   auto embedder = semcache::make_hash_embedder(256);
   constexpr std::size_t kPairs = 5000;  // the first 5,000 of 20,000 keep the test fast
-  std::vector<std::pair<double, bool>> scored;  // cosine similarity, duplicate
+  std::vector<semcache::ScoredPair> scored;
   for (auto line : lines) {
     if (scored.size() == kPairs) break;
     simdjson::dom::element pair;
     REQUIRE(line.get(pair) == simdjson::SUCCESS);
     const std::string_view a = pair["text_a"].get_string().value();
     const std::string_view b = pair["text_b"].get_string().value();
-    scored.emplace_back(dot(embed_one(*embedder, a), embed_one(*embedder, b)), pair["label"].get_int64().value() == 1);
+    // Unit vectors: the cosine distance is 1 - the dot product.
+    scored.push_back({1.0 - dot(embed_one(*embedder, a), embed_one(*embedder, b)), pair["label"].get_int64().value() == 1});
   }
   REQUIRE(scored.size() == kPairs);
-  // AUC = P(score of a random positive > score of a random negative), ties counting one half:
-  // the Mann-Whitney U statistic from mid-ranks.
-  std::sort(scored.begin(), scored.end());
-  double positives = 0;
-  double positive_rank_sum = 0;
-  for (std::size_t i = 0; i < scored.size();) {
-    std::size_t j = i;
-    while (j < scored.size() && scored[j].first == scored[i].first) ++j;
-    const double mid_rank = static_cast<double>(i + 1 + j) / 2.0;
-    for (std::size_t k = i; k < j; ++k) {
-      if (scored[k].second) {
-        positives += 1;
-        positive_rank_sum += mid_rank;
-      }
-    }
-    i = j;
-  }
-  const double negatives = static_cast<double>(scored.size()) - positives;
-  const double auc = (positive_rank_sum - positives * (positives + 1) / 2) / (positives * negatives);
+  const double auc = semcache::roc_auc(scored);
   INFO("ROC AUC over " << scored.size() << " pairs: " << auc);
   CHECK(auc > 0.70);
 }

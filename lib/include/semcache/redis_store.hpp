@@ -1,8 +1,10 @@
 #pragma once
-// The Redis store: records are hashes (HSET + PEXPIRE inside MULTI/EXEC, HGETALL), logs are
-// streams (XADD MAXLEN ~, XRANGE), increments run a one-line Lua script that touches only an
-// existing hash. Every argument is sent binary-safe (length-prefixed), never formatted into a
-// command string.
+// The Redis store: a record is one string value (all its fields encoded in one blob: SET, or
+// one MSET for a batch of writes without TTL; one MGET reads a batch), its counter a key of its
+// own beside it ("{KEY}#n", INCRBY), logs are streams (XADD MAXLEN ~, XRANGE); the layout and
+// its reasons are at the top of redis_store.cpp. Every argument is sent binary-safe
+// (length-prefixed), never formatted into a command string. For Redis Cluster see
+// redis_cluster_store.hpp.
 //
 // A small pool of connections serves concurrent callers: a call borrows one connection for its
 // one pipelined round trip. Connect and command timeouts bound every call. A connection that

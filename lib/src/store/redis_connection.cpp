@@ -17,7 +17,7 @@
 //
 // Reading. recv() into RespReader, which parses each reply straight into a Reply: hiredis's
 // reader built a redisReply tree that was then copied, and compacted its buffer after every
-// reply, together a sixth of the replay's client time.
+// reply: together a sixth of a replay worker's instructions under callgrind, under a tenth now.
 //
 // Errors. The first I/O failure or timeout closes the socket and records the message; every
 // later call repeats it. A send() or recv() that fails with EAGAIN has waited out the command
