@@ -2,7 +2,8 @@
 // and redirection parsing, then the store on a real local cluster (scripts/redis-cluster):
 // the same results and data as the single-node store for the same random batches, keys
 // spread over every primary, MOVED and ASK followed while a slot migrates, a killed primary
-// failing calls fast until its replica is promoted, and the semantic cache on the cluster.
+// failing calls fast until its replica is promoted, the semantic cache on the cluster, and a
+// vector set (RedisVectorStore) on the primary of its hash tag's slot.
 
 #include <catch2/catch.hpp>
 
