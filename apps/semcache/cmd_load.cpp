@@ -154,7 +154,7 @@ void add_load_command(CLI::App& app, Command& run) {
   load->add_option("--threads", args->threads, "Build threads (0 = all cores)")->capture_default_str();
   load->add_option("--batch-rows", args->batch_rows, "Rows read before each parallel insert")->capture_default_str()->check(CLI::PositiveNumber);
   CLI::Option* save = load->add_option("--save", args->save, "Build the set and write it to this snapshot file");
-  CLI::Option* redis = load->add_option("--redis", args->redis, "Store the vectors in Redis: redis://[user:password@]host:port[/db]");
+  CLI::Option* redis = load->add_option("--redis", args->redis, "Store the vectors in Redis: redis://[user:password@]host:port[/db], or redis+cluster://[user:password@]host:port[,host:port...] (the set goes to the primary of its slot)");
   save->excludes(redis);
   redis->excludes(save);
   load->parse_complete_callback([load] {

@@ -141,7 +141,7 @@ void add_query_command(CLI::App& app, Command& run) {
       "Distances are cosine distances (1 - similarity) for the cosine metric; smaller is closer.");
   query->add_option("--set", args->set_name, "Name of the vector set (required with --redis)");
   CLI::Option* snapshot = query->add_option("--snapshot", args->snapshot, "Snapshot written by `semcache load --save`");
-  CLI::Option* redis = query->add_option("--redis", args->redis, "Rebuild the set from Redis: redis://[user:password@]host:port[/db]");
+  CLI::Option* redis = query->add_option("--redis", args->redis, "Rebuild the set from Redis: redis://[user:password@]host:port[/db], or redis+cluster://[user:password@]host:port[,host:port...]");
   snapshot->excludes(redis);
   redis->excludes(snapshot);
   query->add_option("--threads", args->threads, "Threads for rebuilding from Redis (0 = all cores)")->capture_default_str();

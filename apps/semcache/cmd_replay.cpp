@@ -94,6 +94,15 @@ void print_table(const ReplayResult& r, const ReplayOptions& o) {
                  100 * static_cast<double>(f.search_ns) / total, 100 * static_cast<double>(f.store_ns) / total);
     }
   }
+  if (const auto& cluster = r.runs.front().cluster) {
+    std::string nodes;
+    for (const auto& [node, commands] : cluster->node_commands) {
+      nodes += fmt::format("{}{} {}", nodes.empty() ? "" : ", ", node, commands);
+    }
+    fmt::print("\ncluster nodes (commands, threshold {}): {}; redirects: {} moved, {} ask, {} tryagain\n",
+               r.runs.front().threshold, nodes.empty() ? "none" : nodes, cluster->moved, cluster->asked,
+               cluster->try_again);
+  }
   if (errors > 0 || dropped > 0) {
     fmt::print("\nthe store failed during the replay: {} lookups failed (served as misses), {} stores dropped\n", errors,
                dropped);
@@ -171,7 +180,8 @@ void add_replay_command(CLI::App& app, Command& run) {
       "bad log line (file:line in the message), 3 Redis unreachable at the start.");
   replay->add_option("LOG", args->log, "The prompt log (.jsonl)")->required()->check(CLI::ExistingFile);
   replay->add_option("--redis", o.redis_url,
-                     "Replay against Redis: redis://[user:password@]host:port[/db]; default: the embedded store");
+                     "Replay against Redis: redis://[user:password@]host:port[/db], or a Redis Cluster: "
+                     "redis+cluster://[user:password@]host:port[,host:port...]; default: the embedded store");
   replay->add_option("--mode", args->mode, "exact (same request), semantic (similar prompt) or both")
       ->capture_default_str()
       ->check(CLI::IsMember({"exact", "semantic", "both"}));

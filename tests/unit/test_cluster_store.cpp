@@ -2,7 +2,8 @@
 // and redirection parsing, then the store on a real local cluster (scripts/redis-cluster):
 // the same results and data as the single-node store for the same random batches, keys
 // spread over every primary, MOVED and ASK followed while a slot migrates, a killed primary
-// failing calls fast until its replica is promoted, and the semantic cache on the cluster.
+// failing calls fast until its replica is promoted, the semantic cache on the cluster, and a
+// vector set (RedisVectorStore) on the primary of its hash tag's slot.
 
 #include <catch2/catch.hpp>
 
@@ -23,6 +24,7 @@
 #include "semcache/redis_cluster_store.hpp"
 #include "semcache/redis_store.hpp"
 #include "semcache/redis_url.hpp"
+#include "semcache/redis_vector_store.hpp"
 #include "store/cluster_slots.hpp"
 #include "store/record_codec.hpp"
 #include "store/redis_connection.hpp"
@@ -702,4 +704,66 @@ TEST_CASE("cluster store: a semantic cache on the cluster, shared by two stores"
   LookupResult back = a->lookup(CacheRequest{.model = "m", .tenant = "t", .canonical = "q3", .embedding = other});
   REQUIRE(back.outcome == LookupOutcome::kSemanticHit);
   CHECK(back.entry.response == "b's");
+}
+
+TEST_CASE("cluster store: a vector set goes whole to the primary of its slot and reads back", "[cluster]") {
+  testing::RedisCluster& cluster = shared_cluster();
+  const std::uint16_t slot = detail::key_slot("{vset:cluster-docs}");
+  const int owner = owner_port(cluster.nodes().front().port, slot);
+  auto node_url = cluster_node_url(cluster.seed_url(), "{vset:cluster-docs}");
+  INFO(node_url.status().message());
+  REQUIRE(node_url);
+  CHECK(*node_url == "redis://127.0.0.1:" + std::to_string(owner));
+  // Credentials are carried over as written (the default user has nopass: any password works).
+  auto with_user =
+      cluster_node_url("redis+cluster://default:p%40ss@" + cluster.seed_url().substr(16), "{vset:cluster-docs}");
+  INFO(with_user.status().message());
+  REQUIRE(with_user);
+  CHECK(*with_user == "redis://default:p%40ss@127.0.0.1:" + std::to_string(owner));
+  CHECK(cluster_node_url("redis+cluster://127.0.0.1", "k").status().code() == ErrorCode::kInvalidArgument);
+
+  auto store = RedisVectorStore::open(cluster.seed_url(), "cluster-docs");
+  INFO(store.status().message());
+  REQUIRE(store);
+  CHECK_THAT(store->redacted_url(), Catch::Contains(std::to_string(owner)));
+  REQUIRE(store->write_meta(VectorSetMeta{.dim = 3}));
+  std::vector<std::string> ids;
+  std::vector<float> rows;
+  std::vector<std::string> attributes;
+  for (int i = 0; i < 40; ++i) {
+    ids.push_back("doc " + std::to_string(i));
+    rows.insert(rows.end(), {static_cast<float>(i), 0.5f, -static_cast<float>(i) / 3});
+    attributes.push_back(i % 2 == 0 ? "" : "{\"i\":" + std::to_string(i) + "}");
+  }
+  REQUIRE(store->put_batch(ids, rows, attributes));
+  for (int port : cluster.primaries()) {
+    const std::string keys = cluster.cli(port, "CLUSTER COUNTKEYSINSLOT " + std::to_string(slot));
+    CHECK(keys == (port == owner ? "42" : "0"));  // 40 elements, the id set and the meta
+  }
+
+  // Another store, opened through another seed, reads the same set back.
+  auto reader = RedisVectorStore::open("redis+cluster://127.0.0.1:" + std::to_string(cluster.nodes().back().port),
+                                       "cluster-docs");
+  REQUIRE(reader);
+  auto meta = reader->read_meta();
+  REQUIRE(meta);
+  REQUIRE(*meta);
+  CHECK((*meta)->dim == 3);
+  std::map<std::string, std::pair<std::vector<float>, std::string>> read;
+  REQUIRE(reader->scan(16, [&](std::span<const std::string> batch_ids, std::span<const float> batch_rows,
+                               std::span<const std::string> batch_attributes) {
+    for (std::size_t i = 0; i < batch_ids.size(); ++i) {
+      read[batch_ids[i]] = {std::vector<float>(batch_rows.begin() + 3 * i, batch_rows.begin() + 3 * i + 3),
+                            batch_attributes[i]};
+    }
+    return Status::ok();
+  }));
+  REQUIRE(read.size() == ids.size());
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    const auto& [vector, attrs] = read.at(ids[i]);
+    CHECK(vector == std::vector<float>(rows.begin() + 3 * i, rows.begin() + 3 * i + 3));
+    CHECK(attrs == attributes[i]);
+  }
+  REQUIRE(reader->drop());
+  CHECK(cluster.cli(owner, "CLUSTER COUNTKEYSINSLOT " + std::to_string(slot)) == "0");
 }

@@ -32,6 +32,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -46,6 +47,19 @@ Expected<std::shared_ptr<Store>> open_redis_cluster_store(const std::string& url
 // A store for `url`: open_redis_cluster_store() for "redis+cluster://", open_redis_store()
 // otherwise (which checks the scheme and says what it expected).
 Expected<std::shared_ptr<Store>> open_store_url(const std::string& url, const RedisStoreOptions& options = {});
+
+// Whether `url` has the redis+cluster:// scheme (case-insensitive).
+bool is_cluster_url(std::string_view url);
+
+// The plain "redis://[user:password@]host:port" URL of the primary that owns the hash slot of
+// `key` now, learnt from the cluster's seeds as open_redis_cluster_store() does, with the
+// cluster URL's credentials as written there. For code that keeps all its keys under one
+// hash tag (redis_vector_store.hpp) and talks to that one node directly: the answer holds
+// until the slot moves (a resharding or a failover), after which that node answers MOVED or
+// is gone, and the caller asks again. Errors are those of open_redis_cluster_store() with
+// require_connection, and unavailable when no node serves the slot.
+Expected<std::string> cluster_node_url(const std::string& cluster_url, std::string_view key,
+                                       const RedisStoreOptions& options = {});
 
 // What a cluster store did besides StoreCounters, since it was opened.
 struct ClusterStats {

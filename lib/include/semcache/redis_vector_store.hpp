@@ -59,7 +59,10 @@ inline constexpr int kRedisVectorSetFormatVersion = 1;
 
 class RedisVectorStore {
  public:
-  // Parses `url` (see redis_url.hpp), connects, authenticates and selects the database.
+  // Parses `url` (see redis_url.hpp), connects, authenticates and selects the database. A
+  // redis+cluster:// URL (redis_cluster_store.hpp) connects to the primary that owns the set's
+  // slot now (cluster_node_url()); a set whose slot moves later (resharding, failover) fails
+  // there (MOVED, or the node gone) until the store is opened again.
   static Expected<RedisVectorStore> open(const std::string& url, const std::string& set_name,
                                          const RedisOptions& options = {});
   RedisVectorStore(RedisVectorStore&& other) noexcept;

@@ -23,6 +23,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "semcache/cache.hpp"
@@ -90,6 +91,16 @@ struct ReplayRepetition {
   LatencySummary end_to_end_us;
 };
 
+// What a Redis Cluster store did during one replay (ClusterStats over the run): which node
+// answered how many commands, and the redirections the cluster sent.
+struct ReplayClusterFigures {
+  std::vector<std::pair<std::string, std::uint64_t>> node_commands;  // "host:port", commands; sorted by node
+  std::uint64_t moved = 0;              // MOVED replies followed (a slot that had moved)
+  std::uint64_t asked = 0;              // ASK replies followed (a slot in migration)
+  std::uint64_t try_again = 0;          // TRYAGAIN replies retried
+  std::uint64_t slot_map_loads = 0;
+};
+
 // The figures of one replay (one threshold), with DESIGN.md's names.
 struct ReplayFigures {
   double threshold = 0;
@@ -115,6 +126,7 @@ struct ReplayFigures {
   std::uint64_t store_ns = 0;
   std::vector<TimelinePoint> timeline;
   StoreCounters store;                  // the store's counters over this replay
+  std::optional<ReplayClusterFigures> cluster;  // a redis+cluster:// store only
   // repeat > 1: every repetition in order; the figures above are the median-throughput one's.
   std::vector<ReplayRepetition> repeats;
 

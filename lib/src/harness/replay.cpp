@@ -500,6 +500,24 @@ StoreCounters counters_since(const StoreCounters& now, const StoreCounters& befo
   return d;
 }
 
+// A cluster store's work between two of its ClusterStats; a node first seen in `now` counts
+// from zero.
+ReplayClusterFigures cluster_since(const ClusterStats& now, const ClusterStats& before) {
+  ReplayClusterFigures d;
+  for (const auto& [node, commands] : now.node_requests) {
+    std::uint64_t earlier = 0;
+    for (const auto& [old_node, old_commands] : before.node_requests) {
+      if (old_node == node) earlier = old_commands;
+    }
+    d.node_commands.emplace_back(node, commands - earlier);
+  }
+  d.moved = now.moved - before.moved;
+  d.asked = now.asked - before.asked;
+  d.try_again = now.try_again - before.try_again;
+  d.slot_map_loads = now.slot_map_loads - before.slot_map_loads;
+  return d;
+}
+
 // One replay: the shared state of every run and the code that drives one.
 class Replayer {
  public:
@@ -672,6 +690,7 @@ class Replayer {
     if (!opened_store) return opened_store.status();
     std::shared_ptr<Store> store = *opened_store;
     const StoreCounters before = store->counters();
+    const std::optional<ClusterStats> cluster_before = cluster_stats(*store);
 
     std::shared_ptr<Embedder> embedder = embedder_;
     if (embedder && o.embedding_cache) {
@@ -719,6 +738,7 @@ class Replayer {
     ReplayFigures figures = merge(workers, **cache, o.thresholds[index]);
     figures.seconds = std::chrono::duration<double>(Clock::now() - start).count();
     figures.store = counters_since(store->counters(), before);
+    if (cluster_before) figures.cluster = cluster_since(*cluster_stats(*store), *cluster_before);
     if (!o.keep) drop_namespaces(**cache, *store);
     if (!read_status) return read_status;
     {

@@ -4,7 +4,9 @@
 // it like any other result, and every run (the first included) is in per_threshold[], each
 // with its "threshold", so one key serves one threshold or several. The judged figures
 // (false hits and precision) are written only when the log carries ground-truth groups:
-// without them a zero would claim a correctness the replay could not check.
+// without them a zero would claim a correctness the replay could not check. A Redis Cluster
+// store adds "redis_nodes" (commands each node answered during the run) and "redis_redirects";
+// other stores' JSON has neither.
 
 #include <cmath>
 
@@ -95,6 +97,22 @@ void write_figures(JsonWriter& out, const ReplayFigures& f) {
   out.end_array();
   out.key("store");
   write_counters(out, f.store);
+  if (f.cluster) {
+    out.key("redis_nodes").begin_array();
+    for (const auto& [node, commands] : f.cluster->node_commands) {
+      out.begin_object();
+      out.key("node").value(node);
+      out.key("commands").value(commands);
+      out.end_object();
+    }
+    out.end_array();
+    out.key("redis_redirects").begin_object();
+    out.key("moved").value(f.cluster->moved);
+    out.key("asked").value(f.cluster->asked);
+    out.key("try_again").value(f.cluster->try_again);
+    out.key("slot_map_loads").value(f.cluster->slot_map_loads);
+    out.end_object();
+  }
   if (!f.repeats.empty()) {
     out.key("repeats").begin_array();
     for (const ReplayRepetition& r : f.repeats) {

@@ -123,6 +123,7 @@ bool is_timeout(const Status& status) { return status.message().find("timed out"
 struct ClusterUrl {
   std::vector<RedisUrl> seeds;
   std::string redacted;  // "redis+cluster://user:***@h1:p1,h2:p2"
+  std::string userinfo;  // "user:password" as written in the URL (percent-encoded); empty: none
 };
 
 Expected<ClusterUrl> parse_cluster_url(std::string_view url) {
@@ -136,6 +137,7 @@ Expected<ClusterUrl> parse_cluster_url(std::string_view url) {
   const std::string_view hosts = at == std::string_view::npos ? rest : rest.substr(at + 1);
   ClusterUrl out;
   out.redacted = std::string(kScheme);
+  out.userinfo = std::string(userinfo);
   if (at != std::string_view::npos) {
     const std::size_t colon = userinfo.find(':');
     out.redacted +=
@@ -357,6 +359,20 @@ class RedisClusterStore final : public Store {
 
   // The first map load of open() with require_connection: its error is open()'s.
   Status load_now() { return refresh(); }
+
+  // "redis://[userinfo@]host:port" of the primary that owns the slot of `key` in the current
+  // map, with the credentials exactly as the cluster URL wrote them.
+  Expected<std::string> owner_url(std::string_view key) {
+    auto routing = current_routing();
+    if (!routing) return routing.status();
+    const std::uint16_t slot = detail::key_slot(key);
+    const Node* owner = (*routing)->owner[slot];
+    if (owner == nullptr) {
+      return Status::unavailable(url_.redacted + ": no node serves slot " + std::to_string(slot) + " (of key '" +
+                                 printable(key) + "')");
+    }
+    return "redis://" + (url_.userinfo.empty() ? std::string() : url_.userinfo + "@") + owner->address();
+  }
 
   Expected<StoreBatchResult> execute(const StoreBatch& batch) override {
     if (batch.empty()) {
@@ -908,8 +924,20 @@ Expected<std::shared_ptr<Store>> open_redis_cluster_store(const std::string& url
 }
 
 Expected<std::shared_ptr<Store>> open_store_url(const std::string& url, const RedisStoreOptions& options) {
-  if (starts_with_nocase(url, kScheme)) return open_redis_cluster_store(url, options);
+  if (is_cluster_url(url)) return open_redis_cluster_store(url, options);
   return open_redis_store(url, options);
+}
+
+bool is_cluster_url(std::string_view url) { return starts_with_nocase(url, kScheme); }
+
+Expected<std::string> cluster_node_url(const std::string& cluster_url, std::string_view key,
+                                       const RedisStoreOptions& options) {
+  if (Status st = validate(options); !st) return st;
+  auto parsed = parse_cluster_url(cluster_url);
+  if (!parsed) return parsed.status();
+  RedisClusterStore store(std::move(*parsed), options);
+  if (Status st = store.load_now(); !st) return st;
+  return store.owner_url(key);
 }
 
 std::optional<ClusterStats> cluster_stats(const Store& store) {

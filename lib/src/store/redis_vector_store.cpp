@@ -33,6 +33,7 @@
 
 #include "store/printable.hpp"
 #include "store/redis_connection.hpp"
+#include "semcache/redis_cluster_store.hpp"
 #include "semcache/redis_url.hpp"
 
 namespace semcache {
@@ -127,7 +128,17 @@ Expected<RedisVectorStore> RedisVectorStore::open(const std::string& url, const 
                                                   const RedisOptions& options) {
   if (Status st = validate_name(set_name, "vector set name"); !st) return st;
   if (Status st = validate_name(options.prefix, "Redis key prefix"); !st) return st;
-  auto parsed = parse_redis_url(url);
+  std::string node_url = url;
+  if (is_cluster_url(url)) {
+    // Every key of the set shares the hash tag, so the set lives on the one primary of its slot.
+    RedisStoreOptions cluster_options;
+    cluster_options.connect_timeout = options.connect_timeout;
+    cluster_options.command_timeout = options.command_timeout;
+    auto owner = cluster_node_url(url, "{vset:" + set_name + "}", cluster_options);
+    if (!owner) return owner.status();
+    node_url = std::move(*owner);
+  }
+  auto parsed = parse_redis_url(node_url);
   if (!parsed) return parsed.status();
   auto connection = RedisConnection::connect(*parsed, {options.connect_timeout, options.command_timeout});
   if (!connection) return connection.status();
