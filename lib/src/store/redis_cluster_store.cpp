@@ -65,6 +65,7 @@
 #include "store/cluster_slots.hpp"
 #include "store/printable.hpp"
 #include "store/record_codec.hpp"
+#include "store/redis_commands.hpp"
 #include "store/redis_connection.hpp"
 #include "store/store_counters.hpp"
 
@@ -72,20 +73,20 @@ namespace semcache {
 namespace {
 
 using detail::bump;
+using detail::is_timeout;
+using detail::kPayloadField;
+using detail::match_pattern;
+using detail::quoted;
+using detail::valid_log_id;
 using detail::RedisConnection;
 using detail::Reply;
 using Clock = std::chrono::steady_clock;
 
 constexpr std::string_view kScheme = "redis+cluster://";
-constexpr std::string_view kPayloadField = "p";
 constexpr int kMaxRounds = 6;  // the first send and up to 5 redirections
 constexpr auto kTryAgainWait = std::chrono::milliseconds(20);
 
 std::string printable(std::string_view key) { return detail::printable(key, detail::kMaxKeyInMessage); }
-
-std::string quoted(std::string_view command, std::string_view key) {
-  return std::string(command) + " '" + printable(key) + "'";
-}
 
 bool starts_with_nocase(std::string_view text, std::string_view prefix) {
   return text.size() >= prefix.size() &&
@@ -94,30 +95,6 @@ bool starts_with_nocase(std::string_view text, std::string_view prefix) {
                       return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
                     });
 }
-
-// "ms-seq" or "ms" with decimal numbers: the ids XRANGE accepts.
-bool valid_log_id(std::string_view id) {
-  const std::size_t dash = id.find('-');
-  auto digits = [](std::string_view text) {
-    return !text.empty() && text.size() <= 20 &&
-           std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
-  };
-  return digits(id.substr(0, dash)) && (dash == std::string_view::npos || digits(id.substr(dash + 1)));
-}
-
-// The prefix as a SCAN MATCH pattern: glob specials escaped, then '*'.
-std::string match_pattern(std::string_view prefix) {
-  std::string pattern;
-  pattern.reserve(prefix.size() + 8);
-  for (char c : prefix) {
-    if (c == '*' || c == '?' || c == '[' || c == ']' || c == '\\') pattern += '\\';
-    pattern += c;
-  }
-  pattern += '*';
-  return pattern;
-}
-
-bool is_timeout(const Status& status) { return status.message().find("timed out") != std::string::npos; }
 
 // The seeds of a redis+cluster:// URL and its redacted form.
 struct ClusterUrl {
@@ -172,23 +149,6 @@ Expected<ClusterUrl> parse_cluster_url(std::string_view url) {
     out.seeds.push_back(std::move(*parsed));
   }
   return out;
-}
-
-Status validate(const RedisStoreOptions& options) {
-  if (options.connect_timeout.count() <= 0) {
-    return Status::invalid_argument("redis cluster store: connect_timeout must be > 0 ms");
-  }
-  if (options.command_timeout.count() <= 0) {
-    return Status::invalid_argument("redis cluster store: command_timeout must be > 0 ms");
-  }
-  if (options.pool_size == 0) return Status::invalid_argument("redis cluster store: pool_size must be >= 1");
-  if (options.initial_backoff.count() <= 0 || options.max_backoff < options.initial_backoff) {
-    return Status::invalid_argument(
-        "redis cluster store: backoff must satisfy 0 < initial_backoff <= max_backoff, got " +
-        std::to_string(options.initial_backoff.count()) + " ms and " + std::to_string(options.max_backoff.count()) +
-        " ms");
-  }
-  return Status::ok();
 }
 
 // One node of the cluster: its pool of connections (RedisStore's pool: idle list, open count,
@@ -430,16 +390,16 @@ class RedisClusterStore final : public Store {
                                       printable(after_id) + "' is not of the form ms-seq");
     }
     if (count == 0) return std::vector<LogEntry>{};
-    const std::string start = after_id == "0-0" ? std::string("-") : "(" + std::string(after_id);
+    const std::string start = detail::log_range_start(after_id);
     auto reply = single({"XRANGE", std::string(key), start, "+", "COUNT", std::to_string(count)});
     if (!reply) return reply.status();
-    return parse_entries(*reply, key);
+    return detail::parse_log_entries(*reply, url_.redacted, key);
   }
 
   Expected<std::string> log_last_id(std::string_view key) override {
     auto reply = single({"XREVRANGE", std::string(key), "+", "-", "COUNT", "1"});
     if (!reply) return reply.status();
-    auto entries = parse_entries(*reply, key);
+    auto entries = detail::parse_log_entries(*reply, url_.redacted, key);
     if (!entries) return entries.status();
     return entries->empty() ? std::string("0-0") : std::move(entries->front().id);
   }
@@ -717,42 +677,15 @@ class RedisClusterStore final : public Store {
     return std::move(command.reply);
   }
 
-  // An error reply as a Status naming the node and `what`: WRONGTYPE, "not an integer" and
-  // overflow are bad_input (the data is not what the caller expects), the rest unavailable.
+  // An error reply as a Status naming the node that gave it and `what`.
   static Status reply_error(const Command& command, const std::string& what) {
-    const std::string message = command.served_by->redacted_url() + ": " + what + ": " + command.reply.str;
-    const std::string& error = command.reply.str;
-    if (error.find("WRONGTYPE") != std::string::npos || error.find("not an integer") != std::string::npos ||
-        error.find("overflow") != std::string::npos) {
-      return Status::bad_input(message);
-    }
-    return Status::unavailable(message);
+    return detail::error_reply_status(command.served_by->redacted_url(), what, command.reply.str);
   }
 
   Status unexpected(const Reply& reply, const std::string& what, std::string_view expected) const {
-    return Status::unavailable(url_.redacted + ": " + what + ": expected " + std::string(expected) + ", got " +
-                               std::string(detail::to_string(reply.type)));
+    return detail::unexpected_reply(url_.redacted, reply, what, expected);
   }
 
-  // XRANGE / XREVRANGE: [[id, [field, value, ...]], ...]; the payload is field "p".
-  Expected<std::vector<LogEntry>> parse_entries(Reply& reply, std::string_view key) const {
-    std::vector<LogEntry> out;
-    if (!reply.is_array()) return unexpected(reply, quoted("XRANGE", key), "an array of entries");
-    out.reserve(reply.elements.size());
-    for (Reply& entry : reply.elements) {
-      if (!entry.is_array() || entry.elements.size() != 2 || !entry.elements[0].is_string() ||
-          !entry.elements[1].is_array()) {
-        return unexpected(entry, quoted("XRANGE", key), "[id, [field, value, ...]]");
-      }
-      LogEntry& out_entry = out.emplace_back();
-      out_entry.id = std::move(entry.elements[0].str);
-      auto& fields = entry.elements[1].elements;
-      for (std::size_t i = 0; i + 1 < fields.size(); i += 2) {
-        if (fields[i].str == kPayloadField) out_entry.payload = std::move(fields[i + 1].str);
-      }
-    }
-    return out;
-  }
 
   Expected<StoreBatchResult> run_batch(const StoreBatch& batch) {
     std::vector<Command> commands;
@@ -913,7 +846,7 @@ class RedisClusterStore final : public Store {
 }  // namespace
 
 Expected<std::shared_ptr<Store>> open_redis_cluster_store(const std::string& url, const RedisStoreOptions& options) {
-  if (Status st = validate(options); !st) return st;
+  if (Status st = detail::validate(options, "redis cluster store"); !st) return st;
   auto parsed = parse_cluster_url(url);
   if (!parsed) return parsed.status();
   auto store = std::make_shared<RedisClusterStore>(std::move(*parsed), options);
@@ -932,7 +865,7 @@ bool is_cluster_url(std::string_view url) { return starts_with_nocase(url, kSche
 
 Expected<std::string> cluster_node_url(const std::string& cluster_url, std::string_view key,
                                        const RedisStoreOptions& options) {
-  if (Status st = validate(options); !st) return st;
+  if (Status st = detail::validate(options, "redis cluster store"); !st) return st;
   auto parsed = parse_cluster_url(cluster_url);
   if (!parsed) return parsed.status();
   RedisClusterStore store(std::move(*parsed), options);

@@ -30,6 +30,8 @@
 
 #include "store/redis_connection.hpp"
 
+#include "store/redis_commands.hpp"
+
 #include <hiredis/hiredis.h>
 
 #include <algorithm>
@@ -291,15 +293,12 @@ Expected<std::vector<Reply>> RedisConnection::pipeline(const std::vector<std::ve
 }
 
 Status RedisConnection::error_status(const Reply& reply, std::string_view what) const {
-  std::string message = redacted_url_ + ": " + std::string(what) + ": " + scrub(reply.str, url_.password);
-  if (reply.str.rfind("WRONGTYPE", 0) == 0) return Status::bad_input(std::move(message));
-  return Status::unavailable(std::move(message));
+  return error_reply_status(redacted_url_, what, scrub(reply.str, url_.password));
 }
 
 Status RedisConnection::unexpected_reply(const Reply& reply, std::string_view what, std::string_view expected) const {
   if (reply.is_error()) return error_status(reply, what);
-  return Status::unavailable(redacted_url_ + ": " + std::string(what) + ": expected " + std::string(expected) +
-                             ", got " + std::string(to_string(reply.type)));
+  return detail::unexpected_reply(redacted_url_, reply, what, expected);
 }
 
 }  // namespace semcache::detail

@@ -75,9 +75,9 @@ class RedisConnection {
   const std::string& redacted_url() const { return redacted_url_; }
   const ConnectOptions& options() const { return options_; }
 
-  // A Redis error reply as a Status naming the connection and `what` (e.g. the key):
-  // WRONGTYPE is bad_input (the key holds something else), anything else unavailable
-  // (NOAUTH, OOM, READONLY, LOADING, ...: the server cannot serve us now).
+  // A Redis error reply as a Status naming the connection and `what` (e.g. the key), judged by
+  // error_reply_status() (redis_commands.hpp): WRONGTYPE, "not an integer" and overflow are
+  // bad_input, anything else unavailable. A password the error quotes is replaced by "***".
   Status error_status(const Reply& reply, std::string_view what) const;
   // Status::unavailable "<url>: <what>: expected <expected>, got <reply type>".
   Status unexpected_reply(const Reply& reply, std::string_view what, std::string_view expected) const;

@@ -73,48 +73,23 @@
 #include "store/printable.hpp"
 #include "store/store_counters.hpp"
 #include "store/record_codec.hpp"
+#include "store/redis_commands.hpp"
 #include "store/redis_connection.hpp"
 
 namespace semcache {
 namespace {
 
 using detail::bump;
+using detail::is_timeout;
+using detail::kPayloadField;
+using detail::match_pattern;
+using detail::quoted;
+using detail::valid_log_id;
 using detail::RedisConnection;
 using detail::Reply;
 using Clock = std::chrono::steady_clock;
 
-constexpr std::string_view kPayloadField = "p";
-
 std::string printable(std::string_view key) { return detail::printable(key, detail::kMaxKeyInMessage); }
-
-std::string quoted(std::string_view command, std::string_view key) {
-  return std::string(command) + " '" + printable(key) + "'";
-}
-
-// "ms-seq" or "ms" with decimal numbers: the ids XRANGE accepts.
-bool valid_log_id(std::string_view id) {
-  const std::size_t dash = id.find('-');
-  auto digits = [](std::string_view text) {
-    return !text.empty() && text.size() <= 20 &&
-           std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
-  };
-  return digits(id.substr(0, dash)) && (dash == std::string_view::npos || digits(id.substr(dash + 1)));
-}
-
-// The prefix as a SCAN MATCH pattern: glob specials escaped, then '*'.
-std::string match_pattern(std::string_view prefix) {
-  std::string pattern;
-  pattern.reserve(prefix.size() + 8);
-  for (char c : prefix) {
-    if (c == '*' || c == '?' || c == '[' || c == ']' || c == '\\') pattern += '\\';
-    pattern += c;
-  }
-  pattern += '*';
-  return pattern;
-}
-
-bool is_timeout(const Status& status) { return status.message().find("timed out") != std::string::npos; }
-
 
 // A pooled connection and what the store keeps per connection.
 struct PooledConnection {
@@ -193,16 +168,16 @@ class RedisStore final : public Store {
     }
     std::vector<LogEntry> out;
     if (count == 0) return out;
-    const std::string start = after_id == "0-0" ? std::string("-") : "(" + std::string(after_id);
-    auto reply = command({"XRANGE", key, start, "+", "COUNT", std::to_string(count)}, quoted("XRANGE", key));
+    auto reply = command({"XRANGE", key, detail::log_range_start(after_id), "+", "COUNT", std::to_string(count)},
+                         quoted("XRANGE", key));
     if (!reply) return reply.status();
-    return parse_entries(*reply, key);
+    return detail::parse_log_entries(*reply, redacted_url_, key);
   }
 
   Expected<std::string> log_last_id(std::string_view key) override {
     auto reply = command({"XREVRANGE", key, "+", "-", "COUNT", "1"}, quoted("XREVRANGE", key));
     if (!reply) return reply.status();
-    auto entries = parse_entries(*reply, key);
+    auto entries = detail::parse_log_entries(*reply, redacted_url_, key);
     if (!entries) return entries.status();
     return entries->empty() ? std::string("0-0") : std::move(entries->front().id);
   }
@@ -315,43 +290,8 @@ class RedisStore final : public Store {
     RedisConnection& connection = lease->get().connection;
     auto reply = connection.command(args);
     if (!reply) return failed(reply.status());
-    if (reply->is_error()) return reply_error(connection, *reply, what);
+    if (reply->is_error()) return connection.error_status(*reply, what);
     return reply;
-  }
-
-  static Status reply_error(const RedisConnection& connection, const Reply& reply, const std::string& what) {
-    Status status = connection.error_status(reply, what);
-    if (status.code() == ErrorCode::kUnavailable &&
-        (reply.str.find("WRONGTYPE") != std::string::npos || reply.str.find("not an integer") != std::string::npos ||
-         reply.str.find("overflow") != std::string::npos)) {
-      return Status::bad_input(status.message());
-    }
-    return status;
-  }
-
-  // XRANGE / XREVRANGE: [[id, [field, value, ...]], ...]; the payload is field "p".
-  Expected<std::vector<LogEntry>> parse_entries(Reply& reply, std::string_view key) const {
-    std::vector<LogEntry> out;
-    if (!reply.is_array()) return unexpected(reply, quoted("XRANGE", key), "an array of entries");
-    out.reserve(reply.elements.size());
-    for (Reply& entry : reply.elements) {
-      if (!entry.is_array() || entry.elements.size() != 2 || !entry.elements[0].is_string() ||
-          !entry.elements[1].is_array()) {
-        return unexpected(entry, quoted("XRANGE", key), "[id, [field, value, ...]]");
-      }
-      LogEntry& out_entry = out.emplace_back();
-      out_entry.id = std::move(entry.elements[0].str);
-      auto& fields = entry.elements[1].elements;
-      for (std::size_t i = 0; i + 1 < fields.size(); i += 2) {
-        if (fields[i].str == kPayloadField) out_entry.payload = std::move(fields[i + 1].str);
-      }
-    }
-    return out;
-  }
-
-  Status unexpected(const Reply& reply, const std::string& what, std::string_view expected) const {
-    return Status::unavailable(redacted_url_ + ": " + what + ": expected " + std::string(expected) + ", got " +
-                               std::string(detail::to_string(reply.type)));
   }
 
   // One incremented record of a batch: its counter key, how many increments, its TTL.
@@ -486,7 +426,7 @@ class RedisStore final : public Store {
     auto next = [&](auto&& what) -> Expected<Reply> {
       auto reply = connection.read_reply();
       if (!reply) return failed(reply.status());
-      if (reply->is_error()) note(reply_error(connection, *reply, what()));
+      if (reply->is_error()) note(connection.error_status(*reply, what()));
       return reply;
     };
 
@@ -517,7 +457,7 @@ class RedisStore final : public Store {
       if (reply->is_integer()) {
         result.deleted = static_cast<std::uint64_t>(reply->integer);
       } else if (!reply->is_error()) {
-        note(unexpected(*reply, "UNLINK", "an integer"));
+        note(detail::unexpected_reply(redacted_url_, *reply, "UNLINK", "an integer"));
       }
       auto counters = next([&] { return "UNLINK of " + std::to_string(batch.deletes.size()) + " counters"; });
       if (!counters) return counters.status();
@@ -530,7 +470,7 @@ class RedisStore final : public Store {
       if (reply->is_string()) {
         result.appended_ids.push_back(std::move(reply->str));
       } else if (!reply->is_error()) {
-        note(unexpected(*reply, quoted("XADD", append.key), "an id"));
+        note(detail::unexpected_reply(redacted_url_, *reply, quoted("XADD", append.key), "an id"));
       }
     }
 
@@ -542,7 +482,7 @@ class RedisStore final : public Store {
     if (!values) return values.status();
     if (values->is_error()) return first_error;
     if (!values->is_array() || values->elements.size() != 2 * batch.reads.size()) {
-      return unexpected(*values, "MGET", "a record and a counter per key");
+      return detail::unexpected_reply(redacted_url_, *values, "MGET", "a record and a counter per key");
     }
     result.records.resize(batch.reads.size());
     result.counters.assign(batch.reads.size(), 0);
@@ -585,26 +525,10 @@ class RedisStore final : public Store {
   std::string last_connect_error_;
 };
 
-Status validate(const RedisStoreOptions& options) {
-  if (options.connect_timeout.count() <= 0) {
-    return Status::invalid_argument("redis store: connect_timeout must be > 0 ms");
-  }
-  if (options.command_timeout.count() <= 0) {
-    return Status::invalid_argument("redis store: command_timeout must be > 0 ms");
-  }
-  if (options.pool_size == 0) return Status::invalid_argument("redis store: pool_size must be >= 1");
-  if (options.initial_backoff.count() <= 0 || options.max_backoff < options.initial_backoff) {
-    return Status::invalid_argument("redis store: backoff must satisfy 0 < initial_backoff <= max_backoff, got " +
-                                    std::to_string(options.initial_backoff.count()) + " ms and " +
-                                    std::to_string(options.max_backoff.count()) + " ms");
-  }
-  return Status::ok();
-}
-
 }  // namespace
 
 Expected<std::shared_ptr<Store>> open_redis_store(const std::string& url, const RedisStoreOptions& options) {
-  if (Status st = validate(options); !st) return st;
+  if (Status st = detail::validate(options, "redis store"); !st) return st;
   auto parsed = parse_redis_url(url);
   if (!parsed) return parsed.status();
   auto store = std::make_shared<RedisStore>(std::move(*parsed), options);
