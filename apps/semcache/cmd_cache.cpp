@@ -18,6 +18,7 @@
 #include "cli.hpp"
 #include "embedder_args.hpp"
 #include "semcache/cache.hpp"
+#include "semcache/redis_cluster_store.hpp"
 #include "semcache/redis_store.hpp"
 
 namespace semcache::cli {
@@ -69,7 +70,7 @@ Expected<std::string> identity_prefix(const StoredNamespace& ns, const CacheArgs
 }
 
 int run_snapshot(const CacheArgs& args) {
-  auto store = open_redis_store(args.redis);
+  auto store = open_store_url(args.redis);
   if (!store) return fail(store.status());
   auto namespaces = describe_namespaces(**store, args.prefix, args.name);
   if (!namespaces) return fail(namespaces.status());
@@ -142,7 +143,7 @@ int run_snapshot(const CacheArgs& args) {
 }
 
 int run_stats(const CacheArgs& args) {
-  auto store = open_redis_store(args.redis);
+  auto store = open_store_url(args.redis);
   if (!store) return fail(store.status());
   auto namespaces = describe_namespaces(**store, args.prefix, args.name);
   if (!namespaces) return fail(namespaces.status());
@@ -166,7 +167,9 @@ int run_stats(const CacheArgs& args) {
 }
 
 void add_common(CLI::App& command, CacheArgs& args) {
-  command.add_option("--redis", args.redis, "Redis URL: redis://[user:password@]host:port[/db]")->required();
+  command.add_option("--redis", args.redis,
+                     "Redis URL: redis://[user:password@]host:port[/db], or redis+cluster://host:port[,host:port...]")
+      ->required();
   command.add_option("--prefix", args.prefix, "First part of every key of the cache")->capture_default_str();
   command.add_option("--namespace", args.name, "The cache's name (CacheOptions::name); models are found in Redis")
       ->capture_default_str();
