@@ -20,6 +20,7 @@
 
 #include "redis_cluster.hpp"
 #include "redis_server.hpp"
+#include "store_calls.hpp"
 #include "semcache/cache.hpp"
 #include "semcache/redis_cluster_store.hpp"
 #include "semcache/redis_store.hpp"
@@ -36,6 +37,9 @@ namespace {
 
 using namespace semcache;
 using namespace std::chrono_literals;
+using testing::read_one;
+using testing::run;
+using testing::write_one;
 using Clock = std::chrono::steady_clock;
 using detail::Reply;
 
@@ -70,31 +74,10 @@ std::shared_ptr<Store> open_cluster(const std::string& url, RedisStoreOptions op
   return *store;
 }
 
-StoreBatchResult run(Store& store, const StoreBatch& batch) {
-  auto result = store.execute(batch);
-  INFO(result.status().message());
-  REQUIRE(result);
-  return std::move(*result);
-}
-
-std::optional<Record> read_one(Store& store, const std::string& key) {
-  StoreBatch batch;
-  batch.reads.push_back(key);
-  auto result = run(store, batch);
-  REQUIRE(result.records.size() == 1);
-  return std::move(result.records[0]);
-}
-
 std::int64_t counter_of(Store& store, const std::string& key) {
   StoreBatch batch;
   batch.reads.push_back(key);
   return run(store, batch).counters.at(0);
-}
-
-void write_one(Store& store, const std::string& key, Record fields) {
-  StoreBatch batch;
-  batch.writes.push_back({key, std::move(fields), 0ms});
-  run(store, batch);
 }
 
 ClusterStats stats_of(const Store& store) {

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "redis_server.hpp"
+#include "store_calls.hpp"
 #include "semcache/memory_store.hpp"
 #include "semcache/redis_store.hpp"
 #include "semcache/store.hpp"
@@ -27,33 +28,15 @@ namespace {
 
 using namespace semcache;
 using namespace std::chrono_literals;
+using testing::read_one;
+using testing::run;
+using testing::write_one;
 using Clock = std::chrono::steady_clock;
 
 // Lets time pass for TTLs: the memory store advances its injected clock, Redis sleeps.
 using LetTimePass = std::function<void(std::chrono::milliseconds)>;
 
 std::map<std::string, std::string> as_map(const Record& record) { return {record.begin(), record.end()}; }
-
-StoreBatchResult run(Store& store, const StoreBatch& batch) {
-  auto result = store.execute(batch);
-  INFO(result.status().message());
-  REQUIRE(result);
-  return std::move(*result);
-}
-
-std::optional<Record> read_one(Store& store, const std::string& key) {
-  StoreBatch batch;
-  batch.reads.push_back(key);
-  auto result = run(store, batch);
-  REQUIRE(result.records.size() == 1);
-  return std::move(result.records[0]);
-}
-
-void write_one(Store& store, const std::string& key, Record fields, std::chrono::milliseconds ttl = 0ms) {
-  StoreBatch batch;
-  batch.writes.push_back({key, std::move(fields), ttl});
-  run(store, batch);
-}
 
 std::pair<std::uint64_t, std::uint64_t> parse_id(const std::string& id) {
   const auto dash = id.find('-');

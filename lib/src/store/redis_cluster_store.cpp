@@ -54,7 +54,6 @@
 #include <atomic>
 #include <cctype>
 #include <charconv>
-#include <condition_variable>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -65,6 +64,7 @@
 #include "store/cluster_slots.hpp"
 #include "store/printable.hpp"
 #include "store/record_codec.hpp"
+#include "store/connection_pool.hpp"
 #include "store/redis_commands.hpp"
 #include "store/redis_connection.hpp"
 #include "store/store_counters.hpp"
@@ -151,135 +151,35 @@ Expected<ClusterUrl> parse_cluster_url(std::string_view url) {
   return out;
 }
 
-// One node of the cluster: its pool of connections (RedisStore's pool: idle list, open count,
-// wait for a free connection at most command_timeout, exponential backoff after a failed
-// connect, all connections dropped when one breaks) and how many commands it answered.
+// One node of the cluster: its pool of connections (connection_pool.hpp, as RedisStore's) and
+// how many commands it answered.
 class Node {
  public:
   Node(RedisUrl url, std::string address, const RedisStoreOptions& options, detail::AtomicStoreCounters& counters)
-      : url_(std::move(url)),
-        address_(std::move(address)),
-        redacted_(redacted(url_)),
-        options_(options),
-        connect_options_{options.connect_timeout, options.command_timeout},
-        counters_(counters),
-        backoff_(options.initial_backoff) {}
+      : address_(std::move(address)), pool_(std::move(url), options, counters) {}
 
   const std::string& address() const { return address_; }
-  const std::string& redacted_url() const { return redacted_; }
+  const std::string& redacted_url() const { return pool_.redacted_url(); }
   std::uint64_t requests() const { return requests_.load(std::memory_order_relaxed); }
   void count_requests(std::uint64_t n) { bump(requests_, n); }
-
-  Expected<std::unique_ptr<RedisConnection>> acquire() {
-    std::unique_lock lock(mutex_);
-    const auto deadline = Clock::now() + options_.command_timeout;
-    while (idle_.empty() && open_ >= options_.pool_size) {
-      if (idle_freed_.wait_until(lock, deadline) == std::cv_status::timeout && idle_.empty() &&
-          open_ >= options_.pool_size) {
-        bump(counters_.timeouts);
-        return Status::unavailable(redacted_ + ": timed out after " + std::to_string(options_.command_timeout.count()) +
-                                   " ms waiting for one of " + std::to_string(options_.pool_size) +
-                                   " busy connections");
-      }
-    }
-    if (!idle_.empty()) {
-      auto connection = std::move(idle_.back());
-      idle_.pop_back();
-      return connection;
-    }
-    if (const auto now = Clock::now(); now < retry_at_) {
-      const auto wait_ms = std::chrono::ceil<std::chrono::milliseconds>(retry_at_ - now).count();
-      return Status::unavailable(redacted_ + ": reconnecting in " + std::to_string(wait_ms) +
-                                 " ms after: " + last_connect_error_);
-    }
-    ++open_;
-    lock.unlock();
-    auto connection = RedisConnection::connect(url_, connect_options_);
-    lock.lock();
-    if (!connection) {
-      --open_;
-      bump(counters_.connect_failures);
-      lost_ = true;
-      retry_at_ = Clock::now() + backoff_;
-      backoff_ = std::min(backoff_ * 2, options_.max_backoff);
-      Status status = connection.status();
-      const std::string prefix = redacted_ + ": ";
-      const std::string& message = status.message();
-      last_connect_error_ = message.rfind(prefix, 0) == 0 ? message.substr(prefix.size()) : message;
-      idle_freed_.notify_one();
-      if (is_timeout(status)) bump(counters_.timeouts);
-      return status;
-    }
-    bump(counters_.connects);
-    if (lost_) bump(counters_.reconnects);
-    lost_ = false;
-    backoff_ = options_.initial_backoff;
-    retry_at_ = {};
-    bump(counters_.round_trips, connection->round_trips());  // the handshake
-    return std::make_unique<RedisConnection>(std::move(*connection));
-  }
-
-  void release(std::unique_ptr<RedisConnection> connection) {
-    std::lock_guard lock(mutex_);
-    if (!connection->broken() && connection->pending_replies() == 0) {
-      idle_.push_back(std::move(connection));
-      idle_freed_.notify_one();
-      return;
-    }
-    if (!connection->broken()) {  // replies left unread when another node failed: out of step
-      --open_;
-      idle_freed_.notify_one();
-      return;
-    }
-    lost_ = true;
-    open_ -= 1 + idle_.size();
-    idle_.clear();
-    idle_freed_.notify_all();
-  }
+  detail::ConnectionPool& pool() { return pool_; }
 
  private:
-  const RedisUrl url_;
   const std::string address_;
-  const std::string redacted_;
-  const RedisStoreOptions options_;
-  const detail::ConnectOptions connect_options_;
-  detail::AtomicStoreCounters& counters_;
+  detail::ConnectionPool pool_;
   std::atomic<std::uint64_t> requests_{0};
-
-  std::mutex mutex_;  // guards everything below
-  std::condition_variable idle_freed_;
-  std::vector<std::unique_ptr<RedisConnection>> idle_;
-  std::size_t open_ = 0;
-  bool lost_ = false;
-  std::chrono::milliseconds backoff_;
-  Clock::time_point retry_at_{};
-  std::string last_connect_error_;
 };
 
-// A borrowed connection of a node; gives it back (or drops it if broken) and counts its round
-// trips.
+// A borrowed connection of a node (given back when the lease ends).
 class Lease {
  public:
-  Lease(Node& node, std::unique_ptr<RedisConnection> connection, detail::AtomicStoreCounters& counters)
-      : node_(&node), connection_(std::move(connection)), counters_(&counters),
-        round_trips_at_start_(connection_->round_trips()) {}
-  Lease(Lease&& other) noexcept = default;
-  Lease(const Lease&) = delete;
-  Lease& operator=(const Lease&) = delete;
-  Lease& operator=(Lease&&) = delete;
-  ~Lease() {
-    if (!connection_) return;
-    bump(counters_->round_trips, connection_->round_trips() - round_trips_at_start_);
-    node_->release(std::move(connection_));
-  }
-  RedisConnection& connection() { return *connection_; }
+  Lease(Node& node, detail::ConnectionPool::Lease lease) : node_(&node), lease_(std::move(lease)) {}
+  RedisConnection& connection() { return lease_.connection(); }
   Node& node() { return *node_; }
 
  private:
   Node* node_;
-  std::unique_ptr<RedisConnection> connection_;
-  detail::AtomicStoreCounters* counters_;
-  std::uint64_t round_trips_at_start_;
+  detail::ConnectionPool::Lease lease_;
 };
 
 // Which node serves each slot, and the distinct primaries (for scan).
@@ -431,12 +331,12 @@ class RedisClusterStore final : public Store {
   }
 
   Expected<Lease> acquire(Node& node) {
-    auto connection = node.acquire();
-    if (!connection) {
+    auto lease = node.pool().acquire();
+    if (!lease) {
       refresh_needed_.store(true);
-      return connection.status();
+      return lease.status();
     }
-    return Lease(node, std::move(*connection), counters_);
+    return Lease(node, std::move(*lease));
   }
 
   // The node at host:port, created on first mention. nodes_mutex_ must be held.

@@ -35,15 +35,9 @@
 // bad_input (the data is not what the caller expects); other error replies (OOM, READONLY,
 // LOADING, ...) are unavailable.
 //
-// Pool. Up to pool_size connections; a caller borrows one for its round trip (scan() borrows
-// one per SCAN page and returns it before calling on_keys, which may call back into the
-// store). The pool mutex guards the idle list, the count of open connections (idle, lent, or
-// being connected) and the backoff; connects run outside it. A caller that finds no idle
-// connection and the pool full waits on the condition variable at most command_timeout. A
-// connection that broke (I/O error, timeout) is closed, and so are the idle ones: they talk to
-// the same server, which has just gone away, restarted or stalled, and keeping them would fail
-// one more call each. After a failed connect, calls fail at once ("reconnecting in N ms") until
-// the backoff elapses; it doubles per failure up to max_backoff and resets on success. There
+// Pool (connection_pool.hpp): a caller borrows one connection for its round trip (scan()
+// borrows one per SCAN page and returns it before calling on_keys, which may call back into the
+// store); a broken connection closes the idle ones, and failed connects back off. There
 // is no automatic retry of a failed batch: it may have been applied, and increments and appends
 // are not idempotent.
 //
@@ -56,10 +50,7 @@
 #include "semcache/redis_store.hpp"
 
 #include <algorithm>
-#include <atomic>
 #include <charconv>
-#include <condition_variable>
-#include <mutex>
 #include <optional>
 #include <ranges>
 #include <string>
@@ -70,6 +61,7 @@
 #include <vector>
 
 #include "semcache/redis_url.hpp"
+#include "store/connection_pool.hpp"
 #include "store/printable.hpp"
 #include "store/store_counters.hpp"
 #include "store/record_codec.hpp"
@@ -87,15 +79,13 @@ using detail::quoted;
 using detail::valid_log_id;
 using detail::RedisConnection;
 using detail::Reply;
-using Clock = std::chrono::steady_clock;
 
 std::string printable(std::string_view key) { return detail::printable(key, detail::kMaxKeyInMessage); }
 
-// A pooled connection and what the store keeps per connection.
-struct PooledConnection {
-  explicit PooledConnection(RedisConnection c) : connection(std::move(c)) {}
-  RedisConnection connection;
-  std::vector<std::string_view> argv;  // reused across commands: no allocation per command
+// What send_batch() builds a batch's commands in, kept per thread so that a busy store does
+// not allocate them per batch.
+struct BatchBuffers {
+  std::vector<std::string_view> argv;
   std::vector<std::string> values;     // the encoded records of the batch's writes
   std::vector<std::string> counters;   // counter keys of the command being sent
 };
@@ -103,15 +93,11 @@ struct PooledConnection {
 class RedisStore final : public Store {
  public:
   RedisStore(RedisUrl url, const RedisStoreOptions& options)
-      : url_(std::move(url)),
-        redacted_url_(redacted(url_)),
-        options_(options),
-        connect_options_{options.connect_timeout, options.command_timeout},
-        backoff_(options.initial_backoff) {}
+      : redacted_url_(redacted(url)), pool_(std::move(url), options, counters_) {}
 
   // The first connect of open() with require_connection: its error is open()'s.
   Status connect_now() {
-    auto lease = acquire();
+    auto lease = pool_.acquire();
     return lease ? Status::ok() : lease.status();
   }
 
@@ -137,9 +123,9 @@ class RedisStore final : public Store {
     do {
       Reply reply;
       {
-        auto lease = acquire();
+        auto lease = pool_.acquire();
         if (!lease) return lease.status();
-        RedisConnection& connection = lease->get().connection;
+        RedisConnection& connection = lease->connection();
         auto page = connection.command({"SCAN", cursor, "MATCH", pattern, "COUNT", count});
         if (!page) return failed(page.status());
         reply = std::move(*page);
@@ -187,107 +173,15 @@ class RedisStore final : public Store {
   std::string describe() const override { return redacted_url_; }
 
  private:
-  // A borrowed connection; gives it back (or discards it if broken) and counts its round trips.
-  class Lease {
-   public:
-    Lease(RedisStore& store, std::unique_ptr<PooledConnection> connection)
-        : store_(&store),
-          connection_(std::move(connection)),
-          round_trips_at_start_(connection_->connection.round_trips()) {}
-    Lease(Lease&& other) noexcept
-        : store_(other.store_),
-          connection_(std::move(other.connection_)),
-          round_trips_at_start_(other.round_trips_at_start_) {}
-    Lease(const Lease&) = delete;
-    Lease& operator=(const Lease&) = delete;
-    Lease& operator=(Lease&&) = delete;
-    ~Lease() {
-      if (!connection_) return;
-      bump(store_->counters_.round_trips, connection_->connection.round_trips() - round_trips_at_start_);
-      store_->release(std::move(connection_));
-    }
-    PooledConnection& get() { return *connection_; }
-
-   private:
-    RedisStore* store_;
-    std::unique_ptr<PooledConnection> connection_;
-    std::uint64_t round_trips_at_start_;
-  };
-
   Status failed(Status status) {
     if (is_timeout(status)) bump(counters_.timeouts);
     return status;
   }
 
-  // An idle connection, a new one, or unavailable: during the backoff, on a failed connect, or
-  // when the pool stays full for command_timeout.
-  Expected<Lease> acquire() {
-    std::unique_lock lock(mutex_);
-    const auto deadline = Clock::now() + options_.command_timeout;
-    while (idle_.empty() && open_ >= options_.pool_size) {
-      if (idle_freed_.wait_until(lock, deadline) == std::cv_status::timeout && idle_.empty() &&
-          open_ >= options_.pool_size) {
-        bump(counters_.timeouts);
-        return Status::unavailable(redacted_url_ + ": timed out after " +
-                                   std::to_string(options_.command_timeout.count()) + " ms waiting for one of " +
-                                   std::to_string(options_.pool_size) + " busy connections");
-      }
-    }
-    if (!idle_.empty()) {
-      auto connection = std::move(idle_.back());
-      idle_.pop_back();
-      return Lease(*this, std::move(connection));
-    }
-    if (const auto now = Clock::now(); now < retry_at_) {
-      const auto wait_ms = std::chrono::ceil<std::chrono::milliseconds>(retry_at_ - now).count();
-      return Status::unavailable(redacted_url_ + ": reconnecting in " + std::to_string(wait_ms) +
-                                 " ms after: " + last_connect_error_);
-    }
-    ++open_;
-    lock.unlock();
-    auto connection = RedisConnection::connect(url_, connect_options_);
-    lock.lock();
-    if (!connection) {
-      --open_;
-      bump(counters_.connect_failures);
-      lost_ = true;
-      retry_at_ = Clock::now() + backoff_;
-      backoff_ = std::min(backoff_ * 2, options_.max_backoff);
-      Status status = connection.status();
-      const std::string prefix = redacted_url_ + ": ";
-      const std::string& message = status.message();
-      last_connect_error_ = message.rfind(prefix, 0) == 0 ? message.substr(prefix.size()) : message;
-      idle_freed_.notify_one();  // a waiter may now try (and fail fast) itself
-      lock.unlock();
-      return failed(std::move(status));
-    }
-    bump(counters_.connects);
-    if (lost_) bump(counters_.reconnects);
-    lost_ = false;
-    backoff_ = options_.initial_backoff;
-    retry_at_ = {};
-    auto pooled = std::make_unique<PooledConnection>(std::move(*connection));
-    bump(counters_.round_trips, pooled->connection.round_trips());  // the handshake
-    return Lease(*this, std::move(pooled));
-  }
-
-  void release(std::unique_ptr<PooledConnection> connection) {
-    std::lock_guard lock(mutex_);
-    if (!connection->connection.broken()) {
-      idle_.push_back(std::move(connection));
-      idle_freed_.notify_one();
-      return;
-    }
-    lost_ = true;
-    open_ -= 1 + idle_.size();
-    idle_.clear();
-    idle_freed_.notify_all();
-  }
-
   Expected<Reply> command(std::initializer_list<std::string_view> args, const std::string& what) {
-    auto lease = acquire();
+    auto lease = pool_.acquire();
     if (!lease) return lease.status();
-    RedisConnection& connection = lease->get().connection;
+    RedisConnection& connection = lease->connection();
     auto reply = connection.command(args);
     if (!reply) return failed(reply.status());
     if (reply->is_error()) return connection.error_status(*reply, what);
@@ -331,18 +225,18 @@ class RedisStore final : public Store {
 
   Expected<StoreBatchResult> run_batch(const StoreBatch& batch) {
     const std::vector<CounterAdd> adds = merge_increments(batch.increments);
-    auto lease = acquire();
+    auto lease = pool_.acquire();
     if (!lease) return lease.status();
-    PooledConnection& pooled = lease->get();
-    if (Status st = send_batch(pooled, batch, adds); !st) return failed(st);
-    return read_batch(pooled.connection, batch, adds);
+    RedisConnection& connection = lease->connection();
+    if (Status st = send_batch(connection, batch, adds); !st) return failed(st);
+    return read_batch(connection, batch, adds);
   }
 
-  Status send_batch(PooledConnection& pooled, const StoreBatch& batch, const std::vector<CounterAdd>& adds) {
-    RedisConnection& connection = pooled.connection;
-    std::vector<std::string_view>& argv = pooled.argv;
-    std::vector<std::string>& values = pooled.values;
-    std::vector<std::string>& counters = pooled.counters;
+  Status send_batch(RedisConnection& connection, const StoreBatch& batch, const std::vector<CounterAdd>& adds) {
+    thread_local BatchBuffers buffers;
+    std::vector<std::string_view>& argv = buffers.argv;
+    std::vector<std::string>& values = buffers.values;
+    std::vector<std::string>& counters = buffers.counters;
     // COMMAND and the counter keys of `keys`, or with_keys: each key followed by its counter.
     auto append_counters = [&](std::string_view command, auto&& keys, bool with_keys = false) {
       counters.clear();
@@ -509,20 +403,9 @@ class RedisStore final : public Store {
     return result;
   }
 
-  const RedisUrl url_;
   const std::string redacted_url_;
-  const RedisStoreOptions options_;
-  const detail::ConnectOptions connect_options_;
   detail::AtomicStoreCounters counters_;
-
-  std::mutex mutex_;  // guards everything below
-  std::condition_variable idle_freed_;
-  std::vector<std::unique_ptr<PooledConnection>> idle_;
-  std::size_t open_ = 0;  // idle + lent + being connected
-  bool lost_ = false;     // a connection broke or a connect failed since the last successful connect
-  std::chrono::milliseconds backoff_;
-  Clock::time_point retry_at_{};
-  std::string last_connect_error_;
+  detail::ConnectionPool pool_;
 };
 
 }  // namespace
