@@ -599,9 +599,13 @@ TEST_CASE("cache: lookup_or_store gives the outcomes of the sequential calls", "
     batch_options.name = "batched";
     CacheOptions sequential_options = batch_options;
     sequential_options.name = "sequential";
+    CacheOptions behind_options = batch_options;
+    behind_options.name = "write-behind";
     auto store = backend.connect();
     auto batched = open_cache(store, batch_options);
     auto sequential = open_cache(store, sequential_options);
+    auto behind = open_cache(store, behind_options);
+    Cache::WriteBehind write_behind = behind->write_behind();
 
     std::mt19937 rng(7);
     std::uniform_int_distribution<int> pick(0, 29);
@@ -631,29 +635,105 @@ TEST_CASE("cache: lookup_or_store gives the outcomes of the sequential calls", "
         expected.push_back(sequential->lookup(requests[i]));
         if (!expected.back().hit()) (void)sequential->store(requests[i], response_views[i], attribute_views[i]);
       }
-      const std::uint64_t batches_before = store->counters().batches;
+      std::uint64_t batches_before = store->counters().batches;
       const std::vector<LookupResult> got = batched->lookup_or_store(requests, response_views, attribute_views);
       CHECK(store->counters().batches - batches_before == 2);
+      // Write-behind: one round trip per batch, carrying the previous round's writes.
+      batches_before = store->counters().batches;
+      const std::vector<LookupResult> got_behind =
+          write_behind.lookup_or_store(requests, response_views, attribute_views);
+      CHECK(store->counters().batches - batches_before == 1);
       REQUIRE(got.size() == expected.size());
+      REQUIRE(got_behind.size() == expected.size());
       for (std::size_t i = 0; i < got.size(); ++i) {
         INFO("round " << round << " request " << i);
-        CHECK(got[i].outcome == expected[i].outcome);
-        CHECK(got[i].entry.response == expected[i].entry.response);
-        CHECK(got[i].entry.hits == expected[i].entry.hits);
-        CHECK(got[i].entry.canonical == expected[i].entry.canonical);
-        CHECK(got[i].entry.tenant == expected[i].entry.tenant);
-        CHECK(got[i].entry.attributes_json == expected[i].entry.attributes_json);
+        for (const LookupResult* result : {&got[i], &got_behind[i]}) {
+          CHECK(result->outcome == expected[i].outcome);
+          CHECK(result->entry.response == expected[i].entry.response);
+          CHECK(result->entry.hits == expected[i].entry.hits);
+          CHECK(result->entry.canonical == expected[i].entry.canonical);
+          CHECK(result->entry.tenant == expected[i].entry.tenant);
+          CHECK(result->entry.attributes_json == expected[i].entry.attributes_json);
+        }
       }
     }
+    REQUIRE(write_behind.flush());
     for (const std::string& model : models) {
-      const NamespaceStats b = stats_of(*batched, model);
       const NamespaceStats s = stats_of(*sequential, model);
-      CHECK(b.lookups == s.lookups);
-      CHECK(b.exact_hits == s.exact_hits);
-      CHECK(b.misses == s.misses);
-      CHECK(b.stores == s.stores);
+      for (Cache* cache : {batched.get(), behind.get()}) {
+        const NamespaceStats b = stats_of(*cache, model);
+        CHECK(b.lookups == s.lookups);
+        CHECK(b.exact_hits == s.exact_hits);
+        CHECK(b.misses == s.misses);
+        CHECK(b.stores == s.stores);
+        CHECK(b.dropped_stores == 0);
+      }
     }
   });
+}
+
+TEST_CASE("cache: write-behind holds a batch's writes until the next batch, flush() or its end", "[cache][redis]") {
+  on_each_backend([](Backend& backend) {
+    auto store = backend.connect();
+    auto cache = open_cache(store, semantic_options(CacheMode::kExact));
+    auto other = open_cache(store, semantic_options(CacheMode::kExact));  // another process, in effect
+    const CacheRequest a{.model = "m", .tenant = "t", .canonical = "a"};
+    const CacheRequest b{.model = "m", .tenant = "t", .canonical = "b"};
+    const std::vector<std::string_view> response = {"answer"};
+    {
+      Cache::WriteBehind write_behind = cache->write_behind();
+      CHECK(write_behind.lookup_or_store(std::span(&a, 1), response)[0].outcome == LookupOutcome::kMiss);
+      CHECK(other->lookup(a).outcome == LookupOutcome::kMiss);  // held
+      CHECK(stats_of(*cache, "m").stores == 0);
+      // The next batch carries it: a hit for this stream and, from then on, for everyone.
+      CHECK(write_behind.lookup_or_store(std::span(&a, 1), response)[0].outcome == LookupOutcome::kExactHit);
+      CHECK(stats_of(*cache, "m").stores == 1);
+      CHECK(other->lookup(a).outcome == LookupOutcome::kExactHit);
+      CHECK(write_behind.lookup_or_store(std::span(&b, 1), response)[0].outcome == LookupOutcome::kMiss);
+      REQUIRE(write_behind.flush());
+      CHECK(other->lookup(b).outcome == LookupOutcome::kExactHit);
+      CHECK(write_behind.flush());  // nothing held: nothing sent
+      const CacheRequest c{.model = "m", .tenant = "t", .canonical = "c"};
+      CHECK(write_behind.lookup_or_store(std::span(&c, 1), response)[0].outcome == LookupOutcome::kMiss);
+    }
+    // The destructor flushed c, and the hit count of a (one hit in the stream, one by `other`).
+    const LookupResult c = other->lookup(CacheRequest{.model = "m", .tenant = "t", .canonical = "c"});
+    CHECK(c.outcome == LookupOutcome::kExactHit);
+    CHECK(stats_of(*cache, "m").stores == 3);
+    const LookupResult again = cache->lookup(a);
+    REQUIRE(again.outcome == LookupOutcome::kExactHit);
+    CHECK(again.entry.hits == 2);
+  });
+}
+
+TEST_CASE("cache: write-behind counts held writes lost to a Redis that went down as dropped", "[cache][redis]") {
+  testing::RedisServer server;
+  RedisStoreOptions store_options;
+  store_options.connect_timeout = 200ms;
+  store_options.command_timeout = 200ms;
+  auto store = open_redis_store(server.url(), store_options);
+  REQUIRE(store);
+  auto cache = open_cache(*store, semantic_options(CacheMode::kExact));
+  Cache::WriteBehind write_behind = cache->write_behind();
+  const std::vector<CacheRequest> requests = {{.model = "m", .tenant = "t", .canonical = "a"},
+                                              {.model = "m", .tenant = "t", .canonical = "b"}};
+  const std::vector<std::string_view> responses = {"ra", "rb"};
+  for (const LookupResult& r : write_behind.lookup_or_store(requests, responses)) {
+    CHECK(r.outcome == LookupOutcome::kMiss);
+  }
+  server.stop();
+  const Status flushed = write_behind.flush();
+  CHECK(flushed.code() == ErrorCode::kUnavailable);
+  NamespaceStats s = stats_of(*cache, "m");
+  CHECK(s.stores == 0);
+  CHECK(s.dropped_stores == 2);
+  // With the server down, a batch fails its lookups; its own writes are held, then dropped.
+  for (const LookupResult& r : write_behind.lookup_or_store(requests, responses)) {
+    CHECK(r.outcome == LookupOutcome::kError);
+  }
+  CHECK(stats_of(*cache, "m").errors == 2);
+  CHECK(write_behind.flush().code() == ErrorCode::kUnavailable);
+  CHECK(stats_of(*cache, "m").dropped_stores == 4);
 }
 
 TEST_CASE("cache: a Redis that is down gives fast errors and dropped stores, then recovers", "[cache][redis]") {

@@ -211,6 +211,38 @@ class Cache {
                                             std::span<const std::string_view> responses,
                                             std::span<const std::string_view> attributes = {});
 
+  // lookup_or_store() for a stream of batches from one caller, with write-behind: a batch's
+  // writes (the misses' entries, the hits' counts) are held and go to the store in the round
+  // trip of the next batch's reads, which the store applies after them. The outcomes stay
+  // those of the sequential calls while an exact batch costs one round trip instead of two.
+  // The price: held entries reach the store, and other processes, only with the next batch or
+  // flush(), and their stores or dropped stores are counted then; a held write the store
+  // refuses (say an increment of a counter some other program overwrote) fails the next
+  // batch's lookups with it. One thread at a time per WriteBehind; the Cache must outlive it;
+  // its destructor flushes. Semantic modes hold nothing: their batches run as lookup_or_store().
+  class WriteBehind {
+   public:
+    ~WriteBehind();
+    WriteBehind(WriteBehind&& other) noexcept;
+    WriteBehind& operator=(WriteBehind&&) = delete;
+    WriteBehind(const WriteBehind&) = delete;
+    WriteBehind& operator=(const WriteBehind&) = delete;
+
+    std::vector<LookupResult> lookup_or_store(std::span<const CacheRequest> requests,
+                                              std::span<const std::string_view> responses,
+                                              std::span<const std::string_view> attributes = {});
+    // Sends the held writes now; unavailable when the store failed (they are counted dropped).
+    Status flush();
+
+   private:
+    friend class Cache;
+    struct Held;
+    explicit WriteBehind(Cache& cache);
+    Cache* cache_;
+    std::unique_ptr<Held> held_;
+  };
+  WriteBehind write_behind();
+
   // Invalidation; each returns the number of entries deleted and tells other processes
   // through the change logs. An empty model means every namespace of this cache's name.
   Expected<std::uint64_t> invalidate_namespace(std::string_view model);

@@ -69,9 +69,9 @@ struct ReplayOptions {
   std::string decisions_path;           // non-empty: write one JSON line per decision (tests)
 };
 
-// Pace max in exact mode replays in pipelined batches (Cache::lookup_or_store): each worker
-// owns the requests of its share of the keys, in log order, so outcomes are exactly those of
-// one request at a time.
+// Pace max in exact mode replays in pipelined batches (Cache::WriteBehind: one round trip per
+// batch, carrying the previous batch's writes): each worker owns the requests of its share of
+// the keys, in log order, so outcomes are exactly those of one request at a time.
 bool replays_in_batches(const ReplayOptions& options);
 
 struct TimelinePoint {

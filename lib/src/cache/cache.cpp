@@ -105,6 +105,23 @@ LookupResult error_result(std::string message) {
   return result;
 }
 
+// lookup_or_store()'s argument check: empty when the sizes fit, else every request's error.
+std::vector<LookupResult> mismatched_sizes(std::span<const CacheRequest> requests,
+                                           std::span<const std::string_view> responses,
+                                           std::span<const std::string_view> attributes) {
+  std::vector<LookupResult> results;
+  if (responses.size() == requests.size() && (attributes.empty() || attributes.size() == requests.size())) {
+    return results;
+  }
+  results.resize(requests.size());
+  for (auto& result : results) {
+    result = error_result("cache lookup_or_store: " + std::to_string(requests.size()) +
+                          " requests need as many responses (got " + std::to_string(responses.size()) +
+                          ") and attributes (got " + std::to_string(attributes.size()) + ", or none)");
+  }
+  return results;
+}
+
 }  // namespace
 
 std::string_view to_string(CacheMode mode) {
@@ -122,6 +139,22 @@ Expected<CacheMode> parse_cache_mode(std::string_view text) {
   if (text == "both") return CacheMode::kBoth;
   return Status::invalid_argument("cache mode: expected exact, semantic or both, got '" + std::string(text) + "'");
 }
+
+// What a WriteBehind holds between batches: the writes and increments of the last batch, and
+// the namespace of each write (whose stores or dropped stores are counted once it is sent).
+struct Cache::WriteBehind::Held {
+  StoreBatch batch;
+  std::vector<std::shared_ptr<NamespaceIndex>> stored_in;
+
+  bool empty() const { return batch.empty(); }
+  // Counts the held writes as stored (sent) or dropped, and forgets them.
+  void settle(bool sent) {
+    for (const auto& ns : stored_in) {
+      (sent ? ns->counters().stores : ns->counters().dropped_stores).fetch_add(1, std::memory_order_relaxed);
+    }
+    stored_in.clear();
+  }
+};
 
 struct Cache::Impl {
   std::shared_ptr<Store> store;
@@ -391,9 +424,12 @@ struct Cache::Impl {
     return Status::ok();
   }
 
+  // `held` (may be null): the writes of the caller's previous batch go out with this batch's
+  // reads, and this batch's writes are held instead of sent.
   std::vector<LookupResult> exact_lookup_or_store(std::span<const CacheRequest> requests,
                                                   std::span<const std::string_view> responses,
-                                                  std::span<const std::string_view> attributes);
+                                                  std::span<const std::string_view> attributes,
+                                                  WriteBehind::Held* held);
 
   // Entry ids to invalidate, grouped by model.
   using IdGroups = std::map<std::string, std::vector<std::string>>;
@@ -451,7 +487,8 @@ struct Cache::Impl {
 
 std::vector<LookupResult> Cache::Impl::exact_lookup_or_store(std::span<const CacheRequest> requests,
                                                              std::span<const std::string_view> responses,
-                                                             std::span<const std::string_view> attributes) {
+                                                             std::span<const std::string_view> attributes,
+                                                             WriteBehind::Held* held) {
   const auto start = Clock::now();
   const std::size_t n = requests.size();
   std::vector<LookupResult> results(n);
@@ -486,9 +523,16 @@ std::vector<LookupResult> Cache::Impl::exact_lookup_or_store(std::span<const Cac
     item.state = &it->second;
   }
 
+  // The previous batch's held writes go first: the store applies them before the reads.
+  if (held != nullptr) {
+    reads.writes = std::move(held->batch.writes);
+    reads.increments = std::move(held->batch.increments);
+    held->batch = StoreBatch{};
+  }
   const auto read_start = Clock::now();
   auto read = execute(reads);
   const std::uint64_t read_ns = elapsed_ns(read_start);
+  if (held != nullptr) held->settle(read.has_value());
   if (read) {
     for (std::size_t r = 0; r < reads.reads.size(); ++r) {
       KeyState& state = states.find(reads.reads[r])->second;
@@ -533,10 +577,15 @@ std::vector<LookupResult> Cache::Impl::exact_lookup_or_store(std::span<const Cac
     }
   }
 
-  auto wrote = execute(writes);
-  for (std::size_t i : written) {
-    auto& counters = items[i].ns->counters();
-    (wrote ? counters.stores : counters.dropped_stores).fetch_add(1, std::memory_order_relaxed);
+  if (held != nullptr) {
+    held->batch = std::move(writes);
+    for (std::size_t i : written) held->stored_in.push_back(items[i].ns);
+  } else {
+    auto wrote = execute(writes);
+    for (std::size_t i : written) {
+      auto& counters = items[i].ns->counters();
+      (wrote ? counters.stores : counters.dropped_stores).fetch_add(1, std::memory_order_relaxed);
+    }
   }
   const std::uint64_t per_request_ns = n == 0 ? 0 : elapsed_ns(start) / n;
   for (std::size_t i = 0; i < n; ++i) {
@@ -704,6 +753,33 @@ Expected<std::unique_ptr<Cache>> Cache::open(std::shared_ptr<Store> store, const
 
 Cache::Cache(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
+Cache::WriteBehind Cache::write_behind() { return WriteBehind(*this); }
+
+Cache::WriteBehind::WriteBehind(Cache& cache) : cache_(&cache), held_(std::make_unique<Held>()) {}
+
+Cache::WriteBehind::WriteBehind(WriteBehind&& other) noexcept
+    : cache_(other.cache_), held_(std::move(other.held_)) {}
+
+Cache::WriteBehind::~WriteBehind() { (void)flush(); }
+
+std::vector<LookupResult> Cache::WriteBehind::lookup_or_store(std::span<const CacheRequest> requests,
+                                                              std::span<const std::string_view> responses,
+                                                              std::span<const std::string_view> attributes) {
+  if (auto errors = mismatched_sizes(requests, responses, attributes); !errors.empty()) return errors;
+  if (cache_->impl_->semantic) return cache_->lookup_or_store(requests, responses, attributes);
+  return cache_->impl_->exact_lookup_or_store(requests, responses, attributes, held_.get());
+}
+
+Status Cache::WriteBehind::flush() {
+  if (!held_ || held_->empty()) return Status::ok();
+  StoreBatch batch = std::move(held_->batch);
+  held_->batch = StoreBatch{};
+  auto sent = cache_->impl_->execute(batch);
+  held_->settle(sent.has_value());
+  if (!sent) return Status::unavailable("cache write-behind flush: " + sent.status().message());
+  return Status::ok();
+}
+
 Cache::~Cache() {
   {
     std::lock_guard lock(impl_->follower_mutex);
@@ -724,16 +800,8 @@ Status Cache::store(const CacheRequest& request, std::string_view response, std:
 std::vector<LookupResult> Cache::lookup_or_store(std::span<const CacheRequest> requests,
                                                  std::span<const std::string_view> responses,
                                                  std::span<const std::string_view> attributes) {
-  if (responses.size() != requests.size() || (!attributes.empty() && attributes.size() != requests.size())) {
-    std::vector<LookupResult> results(requests.size());
-    for (auto& result : results) {
-      result = error_result("cache lookup_or_store: " + std::to_string(requests.size()) +
-                            " requests need as many responses (got " + std::to_string(responses.size()) +
-                            ") and attributes (got " + std::to_string(attributes.size()) + ", or none)");
-    }
-    return results;
-  }
-  if (!impl_->semantic) return impl_->exact_lookup_or_store(requests, responses, attributes);
+  if (auto errors = mismatched_sizes(requests, responses, attributes); !errors.empty()) return errors;
+  if (!impl_->semantic) return impl_->exact_lookup_or_store(requests, responses, attributes, nullptr);
   std::vector<LookupResult> results;
   results.reserve(requests.size());
   for (std::size_t i = 0; i < requests.size(); ++i) {

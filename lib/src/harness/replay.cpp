@@ -14,9 +14,11 @@
 //
 // Two ways to execute a request:
 //  - pace max, exact mode: a worker takes batch_size items at once and calls
-//    Cache::lookup_or_store, whose outcomes are exactly those of the sequential calls while the
-//    whole batch costs one or two round trips. Each request's lookup latency is its batch's
-//    time (what a caller batching like this would wait); the result's params say so. With
+//    Cache::WriteBehind::lookup_or_store, whose outcomes are exactly those of the sequential
+//    calls while the whole batch costs one round trip: its reads travel with the previous
+//    batch's writes (the worker flushes the last ones before it ends, inside the run's time).
+//    Each request's lookup latency is its batch's time (what a caller batching like this would
+//    wait); the result's params say so. With
 //    several workers each has its own queue and the reader routes a request by its exact key
 //    (model, tenant, canonical request): an exact outcome depends only on the earlier requests
 //    of the same key, which all reach the same worker in log order, so the outcomes stay those
@@ -56,6 +58,7 @@
 #include <cstring>
 #include <deque>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <set>
 #include <thread>
@@ -289,16 +292,20 @@ class Worker {
   void run() {
     const ReplayOptions& o = *context_.options;
     const bool batched = replays_in_batches(o);
+    std::optional<Cache::WriteBehind> write_behind;
+    if (batched) write_behind.emplace(context_.cache->write_behind());
     std::vector<Item> items;
     while (queue_.pop(items, batched ? o.batch_size : 1)) {
       if (batched) {
-        run_batch(items);
+        run_batch(*write_behind, items);
       } else {
         run_one(items.front());
       }
       if (!failed_.is_ok()) break;
       if (decisions_.size() > (1u << 16)) flush_decisions();
     }
+    // The last batch's writes; a failure is counted by the cache as dropped stores.
+    if (write_behind) (void)write_behind->flush();
     flush_decisions();
     if (!failed_.is_ok()) {
       std::lock_guard lock(context_.failure_mutex);
@@ -314,7 +321,7 @@ class Worker {
     return CacheRequest{item.model(), item.record.tenant, item.canonical, item.text, item.record.embedding};
   }
 
-  void run_batch(std::vector<Item>& items) {
+  void run_batch(Cache::WriteBehind& write_behind, std::vector<Item>& items) {
     std::vector<CacheRequest> requests;
     std::vector<std::string_view> responses;
     std::vector<std::string_view> attributes;
@@ -327,7 +334,7 @@ class Worker {
       attributes.push_back(item.attributes);
     }
     const auto start = Clock::now();
-    std::vector<LookupResult> results = context_.cache->lookup_or_store(requests, responses, attributes);
+    std::vector<LookupResult> results = write_behind.lookup_or_store(requests, responses, attributes);
     const std::uint64_t batch_ns = ns_between(start, Clock::now());
     for (std::size_t i = 0; i < items.size(); ++i) {
       // The store inside the batch is part of batch_ns; the model's time comes from the log.
