@@ -5,6 +5,7 @@
 // Arena-Hard questions from the shared data directory when it is there.
 
 #include <catch2/catch.hpp>
+#include <fmt/format.h>
 
 #include <stdlib.h>
 
@@ -360,6 +361,46 @@ TEST_CASE("prompt log: canonical_request", "[prompt_log]") {
     const std::string b = canonical_of(dir, R"({"messages": [{"role": "user", "content": "x"}, {"role": "user", "content": "y"}]})");
     CHECK(a != b);
     CHECK(canonical_of(dir, R"({"prompt": "tab\there\u0001"})") == R"({"model":"","params":{},"prompt":"tab\there\u0001"})");
+  }
+}
+
+TEST_CASE("prompt log: JSON strings are escaped like a byte-by-byte escape, whatever the special byte's place",
+          "[prompt_log]") {
+  // append_json_string checks eight bytes at a time: put each kind of byte at every offset of
+  // strings around that width, and compare with the plain escape.
+  const auto reference = [](std::string_view text) {
+    std::string out = "\"";
+    for (const char ch : text) {
+      const auto c = static_cast<unsigned char>(ch);
+      if (c == '"') {
+        out += "\\\"";
+      } else if (c == '\\') {
+        out += "\\\\";
+      } else if (c == '\n') {
+        out += "\\n";
+      } else if (c == '\t') {
+        out += "\\t";
+      } else if (c < 0x20) {
+        out += fmt::format("\\u{:04x}", c);
+      } else {
+        out.push_back(ch);
+      }
+    }
+    return out + "\"";
+  };
+  const std::vector<std::string> specials = {"\"", "\\", "\n", "\t", "\x01", std::string(1, '\0'), "\x1f", "\xc3\xa9", " ", "~", "\x7f"};
+  for (const std::string& special : specials) {
+    for (std::size_t length = 0; length <= 20; ++length) {
+      for (std::size_t at = 0; at <= length; ++at) {
+        std::string text(length, 'a');
+        text.insert(at, special);
+        std::string got = "[";
+        semcache::detail::append_json_string(got, text);
+        INFO("special byte " << static_cast<int>(static_cast<unsigned char>(special[0])) << " at " << at << " of "
+                             << text.size());
+        CHECK(got == "[" + reference(text));
+      }
+    }
   }
 }
 

@@ -20,6 +20,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstring>
+#include <forward_list>
 #include <limits>
 #include <string>
 #include <system_error>
@@ -493,7 +494,10 @@ namespace {
 // The validating minifier behind normalize_attributes().
 class AttributeNormalizer {
  public:
-  explicit AttributeNormalizer(std::string_view text) : text_(text) { out_.reserve(text.size()); }
+  explicit AttributeNormalizer(std::string_view text) : text_(text) {
+    out_.reserve(text.size());
+    keys_.reserve(8);
+  }
 
   Expected<std::string> run() {
     skip_space();
@@ -510,7 +514,9 @@ class AttributeNormalizer {
     }
     std::sort(keys_.begin(), keys_.end());
     const auto duplicate = std::adjacent_find(keys_.begin(), keys_.end());
-    if (duplicate != keys_.end()) return Status::bad_input("attributes: duplicate key \"" + *duplicate + "\"");
+    if (duplicate != keys_.end()) {
+      return Status::bad_input("attributes: duplicate key \"" + std::string(*duplicate) + "\"");
+    }
     return std::move(out_);
   }
 
@@ -571,9 +577,9 @@ class AttributeNormalizer {
     while (true) {
       skip_space();
       if (pos_ == text_.size() || text_[pos_] != '"') return fail("expected a string key, got " + describe());
-      std::string key;
+      std::string_view key;
       if (!string(depth == 0 ? &key : nullptr)) return false;
-      if (depth == 0) keys_.push_back(std::move(key));
+      if (depth == 0) keys_.push_back(key);
       skip_space();
       if (pos_ == text_.size() || text_[pos_] != ':') return fail("expected ':' after the key, got " + describe());
       out_.push_back(':');
@@ -624,10 +630,19 @@ class AttributeNormalizer {
   }
 
   // Validates a string (escapes, control characters, UTF-8) and copies it as written.
-  bool string(std::string* decoded_key) {
+  // decoded_key (top-level keys): the key's text, a view of the input unless it has escapes
+  // (then of a decoded copy kept in decoded_keys_).
+  bool string(std::string_view* decoded_key) {
     const std::size_t start = pos_;
     ++pos_;
+    bool escaped = false;
     while (true) {
+      // Printable ASCII without quote or backslash, the bulk of any string, in one tight loop.
+      while (pos_ < text_.size()) {
+        const auto c = static_cast<unsigned char>(text_[pos_]);
+        if (c < 0x20 || c >= 0x80 || c == '"' || c == '\\') break;
+        ++pos_;
+      }
       if (pos_ >= text_.size()) {
         pos_ = start;
         return fail("unterminated string");
@@ -636,6 +651,7 @@ class AttributeNormalizer {
       if (c == '"') break;
       if (c < 0x20) return fail("control character in a string (write it as an escape such as \\n or \\u0001)");
       if (c == '\\') {
+        escaped = true;
         if (pos_ + 1 >= text_.size()) {
           pos_ = start;
           return fail("unterminated string");
@@ -666,9 +682,14 @@ class AttributeNormalizer {
     if (decoded_key != nullptr) {
       const char* body = text_.data() + start + 1;
       const std::size_t size = pos_ - start - 2;
-      decoded_key->resize(size);
-      char* end = detail::decode_json_string(body, body + size, decoded_key->data());
-      decoded_key->resize(static_cast<std::size_t>(end - decoded_key->data()));
+      if (!escaped) {
+        *decoded_key = std::string_view(body, size);
+      } else {
+        std::string& decoded = decoded_keys_.emplace_front(size, '\0');
+        char* end = detail::decode_json_string(body, body + size, decoded.data());
+        decoded.resize(static_cast<std::size_t>(end - decoded.data()));
+        *decoded_key = decoded;
+      }
     }
     return true;
   }
@@ -728,7 +749,8 @@ class AttributeNormalizer {
   std::size_t pos_ = 0;
   std::string out_;
   std::string error_;
-  std::vector<std::string> keys_;
+  std::vector<std::string_view> keys_;    // the top-level keys, to find duplicates
+  std::forward_list<std::string> decoded_keys_;  // those with escapes, decoded (list nodes never move)
 };
 
 }  // namespace
