@@ -16,6 +16,7 @@
 #include "semcache/glove_embedder.hpp"
 #include "semcache/http_embedder.hpp"
 #include "semcache/model2vec_embedder.hpp"
+#include "embed/embedding_limits.hpp"
 
 namespace semcache {
 
@@ -23,7 +24,6 @@ namespace {
 
 constexpr std::size_t kHashDefaultDim = 256;
 constexpr std::size_t kMinDim = 8;
-constexpr std::size_t kMaxDim = 65536;
 constexpr std::string_view kKnown = "auto, hash, hash:DIM, glove, glove:PATH, model2vec:DIR, http:URL";
 
 std::string quoted(std::string_view spec) { return "'" + std::string(spec) + "'"; }
@@ -36,7 +36,7 @@ Expected<std::shared_ptr<Embedder>> make_hash(std::string_view spec, std::string
     const auto [end, error] = std::from_chars(argument.data(), argument.data() + argument.size(), parsed);
     if (argument.empty() || error != std::errc() || end != argument.data() + argument.size()) {
       return Status::invalid_argument("embedder " + quoted(spec) + ": the dimension after 'hash:' must be an integer from " +
-                                      std::to_string(kMinDim) + " to " + std::to_string(kMaxDim));
+                                      std::to_string(kMinDim) + " to " + std::to_string(detail::kMaxEmbeddingDim));
     }
     if (options.dim != 0 && options.dim != parsed) {
       return Status::invalid_argument("embedder " + quoted(spec) + ": dimension " + std::to_string(parsed) +
@@ -44,9 +44,9 @@ Expected<std::shared_ptr<Embedder>> make_hash(std::string_view spec, std::string
     }
     dim = parsed;
   }
-  if (dim < kMinDim || dim > kMaxDim) {
+  if (dim < kMinDim || dim > detail::kMaxEmbeddingDim) {
     return Status::invalid_argument("embedder " + quoted(spec) + ": dimension " + std::to_string(dim) +
-                                    " is out of range (" + std::to_string(kMinDim) + " to " + std::to_string(kMaxDim) + ")");
+                                    " is out of range (" + std::to_string(kMinDim) + " to " + std::to_string(detail::kMaxEmbeddingDim) + ")");
   }
   return make_hash_embedder(dim);
 }

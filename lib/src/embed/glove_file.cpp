@@ -88,7 +88,7 @@ constexpr char kMagic[8] = {'S', 'C', 'G', 'L', 'O', 'V', 'E', '\0'};
 constexpr std::uint32_t kVersion = 1;
 constexpr std::size_t kHeaderBytes = 128;
 constexpr std::size_t kChecksumOffset = 120;
-constexpr std::size_t kMaxDim = 4096;
+constexpr std::size_t kMaxGloveDim = 4096;
 constexpr std::size_t kMaxWordBytes = 1024;
 constexpr double kGloveVocabulary = 400000;
 constexpr int kPowerIterations = 300;
@@ -229,7 +229,7 @@ std::vector<float> sif_weights(std::size_t rows, double sif_a) {
 Status write_word_vector_file(const WordVectors& v, const WordVectorParams& params, const std::string& path) {
   const std::size_t rows = v.words.size();
   const std::string where = path + ": cannot write word vectors: ";
-  if (v.dim == 0 || v.dim > kMaxDim) {
+  if (v.dim == 0 || v.dim > kMaxGloveDim) {
     return Status::invalid_argument(where + "dimension " + std::to_string(v.dim) + " is out of range (1 to 4096)");
   }
   if (rows == 0 || rows > std::numeric_limits<std::uint32_t>::max() / 4) {
@@ -341,7 +341,7 @@ Expected<std::shared_ptr<const WordVectorFile>> WordVectorFile::open(const std::
   if (header.version != kVersion) {
     return corrupt("format version " + std::to_string(header.version) + ", this build reads version 1");
   }
-  if (header.dim == 0 || header.dim > kMaxDim || header.rows == 0 || !std::has_single_bit(header.slots) ||
+  if (header.dim == 0 || header.dim > kMaxGloveDim || header.rows == 0 || !std::has_single_bit(header.slots) ||
       header.slots < 2ull * header.rows || header.word_bytes > std::numeric_limits<std::uint32_t>::max()) {
     return corrupt("impossible counts in the header (dim " + std::to_string(header.dim) + ", rows " +
                    std::to_string(header.rows) + ", slots " + std::to_string(header.slots) + ")");

@@ -77,6 +77,7 @@
 #include <vector>
 
 #include "embed/embedder_stats.hpp"
+#include "embed/embedding_limits.hpp"
 
 namespace semcache {
 
@@ -95,7 +96,6 @@ constexpr milliseconds kRestopInterval{10};
 constexpr milliseconds kDeadlineSlack{2};
 constexpr std::size_t kMaxIdleConnections = 32;
 constexpr std::size_t kExcerptBytes = 160;
-constexpr std::size_t kMaxDim = 65536;
 constexpr std::string_view kExpectedReply = R"({"data": [{"embedding": [numbers], "index": i}, ...]})";
 
 // Blocks SIGPIPE on this thread for its lifetime and swallows one raised meanwhile.
@@ -760,9 +760,9 @@ class HttpEmbedder final : public Embedder {
       std::size_t row_dim = 0;
       for ([[maybe_unused]] const simdjson::dom::element value : rows[i]) ++row_dim;
       if (dim_ == 0) {
-        if (row_dim == 0 || row_dim > kMaxDim) {
+        if (row_dim == 0 || row_dim > detail::kMaxEmbeddingDim) {
           return malformed(body, "the embedding has " + std::to_string(row_dim) + " dimensions, expected 1 to " +
-                                     std::to_string(kMaxDim));
+                                     std::to_string(detail::kMaxEmbeddingDim));
         }
         dim_ = row_dim;
       }
@@ -831,9 +831,9 @@ Expected<std::shared_ptr<Embedder>> open_http_embedder(std::string_view url, con
   if (options.http_deadline.count() <= 0 || options.http_connect_timeout.count() <= 0) {
     return Status::invalid_argument(context + "the deadline and the connect timeout must be positive");
   }
-  if (options.dim > kMaxDim) {
+  if (options.dim > detail::kMaxEmbeddingDim) {
     return Status::invalid_argument(context + "dimension " + std::to_string(options.dim) + " is above " +
-                                    std::to_string(kMaxDim));
+                                    std::to_string(detail::kMaxEmbeddingDim));
   }
   std::string api_key;
   if (!options.http_api_key_env.empty()) {

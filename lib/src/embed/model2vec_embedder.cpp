@@ -63,6 +63,8 @@
 #include "io/checksum.hpp"
 #include "io/mapped_file.hpp"
 #include "io/vector_file_detail.hpp"
+#include "embed/in_quotes.hpp"
+#include "embed/embedding_limits.hpp"
 
 namespace semcache {
 
@@ -72,9 +74,8 @@ using detail::TensorDType;
 using detail::TensorInfo;
 
 constexpr std::size_t kMaxTokens = 512;  // StaticModel.encode()'s default max_length
-constexpr std::size_t kMaxDim = 65536;
 
-std::string in_quotes(std::string_view s) { return "\"" + std::string(s) + "\""; }
+using detail::in_quotes;
 
 bool is_float_dtype(TensorDType dtype) {
   return dtype == TensorDType::kF32 || dtype == TensorDType::kF16 || dtype == TensorDType::kBF16 ||
@@ -254,9 +255,9 @@ class Model2VecEmbedder final : public Embedder {
       return Status::bad_input(where + "tensor \"embeddings\" has dtype " + std::string(detail::dtype_name(matrix_->dtype)) +
                                ", expected F32, F16, BF16, F64 or I8");
     }
-    if (matrix_->shape.size() != 2 || matrix_->shape[0] == 0 || matrix_->shape[1] == 0 || matrix_->shape[1] > kMaxDim) {
+    if (matrix_->shape.size() != 2 || matrix_->shape[0] == 0 || matrix_->shape[1] == 0 || matrix_->shape[1] > detail::kMaxEmbeddingDim) {
       return Status::bad_input(where + "tensor \"embeddings\" must have shape [rows, dim] with rows >= 1 and 1 <= dim <= " +
-                               std::to_string(kMaxDim));
+                               std::to_string(detail::kMaxEmbeddingDim));
     }
     rows_ = static_cast<std::size_t>(matrix_->shape[0]);
     dim_ = static_cast<std::size_t>(matrix_->shape[1]);

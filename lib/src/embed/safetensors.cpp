@@ -20,6 +20,7 @@
 // beyond its end.
 
 #include "embed/safetensors.hpp"
+#include "embed/in_quotes.hpp"
 
 #include <simdjson.h>
 
@@ -67,7 +68,7 @@ std::string known_dtypes() {
   return list;
 }
 
-std::string in_quotes(std::string_view s) { return "\"" + std::string(s) + "\""; }
+using detail::in_quotes;
 
 std::string shape_text(const std::vector<std::uint64_t>& shape) {
   std::string text = "[";

@@ -71,6 +71,7 @@
 #include <variant>
 
 #include "io/mapped_file.hpp"
+#include "embed/in_quotes.hpp"
 
 namespace semcache::detail {
 
@@ -712,7 +713,7 @@ namespace {
 using simdjson::dom::element;
 using simdjson::dom::object;
 
-std::string in_quotes(std::string_view s) { return "\"" + std::string(s) + "\""; }
+using detail::in_quotes;
 
 constexpr std::string_view kSupportedNormalizers =
     "BertNormalizer, Lowercase, StripAccents, NFC, NFD, NFKC, NFKD, Strip, Prepend, Replace, Sequence";

@@ -27,16 +27,11 @@
 #include <thread>
 
 #include "vector/distance.hpp"
+#include "harness/splitmix64.hpp"
 
 namespace semcache {
 namespace {
 
-std::uint64_t mix(std::uint64_t x) {
-  x += 0x9e3779b97f4a7c15ull;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-  return x ^ (x >> 31);
-}
 
 void normalise(float* v, std::size_t dim) {
   double sum = 0;
@@ -73,7 +68,7 @@ Expected<GeneratedVectors> generate_vectors(const GenerateVectorsOptions& o) {
   if (o.n == 0 || o.dim == 0 || o.clusters == 0) return Status::invalid_argument("gen vectors: --n, --dim and --clusters must be > 0");
   if (o.dim > kMaxVectorDim) return Status::invalid_argument("gen vectors: --dim must be <= 65536");
   const std::size_t dim = o.dim;
-  std::mt19937_64 rng(mix(o.seed));
+  std::mt19937_64 rng(detail::splitmix64(o.seed));
   std::normal_distribution<float> normal(0.0f, 1.0f);
 
   std::vector<float> spectrum(dim);
@@ -106,7 +101,7 @@ Expected<GeneratedVectors> generate_vectors(const GenerateVectorsOptions& o) {
     m.dim = dim;
     m.data.assign(rows * dim, 0.0f);
     parallel_rows(rows, resolve_threads(o.threads), [&](std::size_t r) {
-      std::mt19937_64 row_rng(mix(o.seed ^ mix(stream + r)));
+      std::mt19937_64 row_rng(detail::splitmix64(o.seed ^ detail::splitmix64(stream + r)));
       std::normal_distribution<float> row_normal(0.0f, 1.0f);
       std::uniform_real_distribution<double> uniform(0.0, cumulative.back());
       const std::size_t topic = static_cast<std::size_t>(

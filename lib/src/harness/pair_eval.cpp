@@ -33,6 +33,7 @@
 #include "semcache/json_writer.hpp"
 #include "semcache/machine.hpp"
 #include "vector/distance.hpp"
+#include "harness/ratio.hpp"
 
 namespace semcache {
 
@@ -109,9 +110,7 @@ Status parse_pair(dom::parser& parser, std::string_view line, ParsedPair& out) {
   return Status::ok();
 }
 
-double ratio(std::uint64_t part, std::uint64_t whole) {
-  return whole > 0 ? static_cast<double>(part) / static_cast<double>(whole) : 0.0;
-}
+using detail::ratio;
 
 // The pairs sorted by distance with running counts, to answer "how many positives and
 // negatives lie at distance <= t" by binary search.

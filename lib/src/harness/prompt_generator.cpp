@@ -57,6 +57,7 @@
 #include <fmt/format.h>
 
 #include "semcache/json_writer.hpp"
+#include "harness/splitmix64.hpp"
 
 namespace semcache {
 namespace {
@@ -64,16 +65,10 @@ namespace {
 constexpr double kCanonicalShare = 0.35;
 constexpr double kTwoPi = 6.283185307179586;
 
-std::uint64_t mix(std::uint64_t x) {
-  x += 0x9e3779b97f4a7c15ull;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-  return x ^ (x >> 31);
-}
 
 class Rng {
  public:
-  Rng(std::uint64_t seed, std::uint64_t stream, std::uint64_t index) : state_(mix(mix(seed ^ stream) + index)) {}
+  Rng(std::uint64_t seed, std::uint64_t stream, std::uint64_t index) : state_(detail::splitmix64(detail::splitmix64(seed ^ stream) + index)) {}
   std::uint64_t next() {
     state_ += 0x9e3779b97f4a7c15ull;
     std::uint64_t z = state_;

@@ -13,14 +13,13 @@
 #include "semcache/json_writer.hpp"
 #include "semcache/machine.hpp"
 #include "semcache/replay.hpp"
+#include "harness/ratio.hpp"
 
 namespace semcache {
 
 namespace {
 
-double ratio(std::uint64_t part, std::uint64_t whole) {
-  return whole > 0 ? static_cast<double>(part) / static_cast<double>(whole) : 0.0;
-}
+using detail::ratio;
 
 void write_latency(JsonWriter& out, const LatencyHistogram& histogram_ns) {
   write_latency_summary(out, histogram_ns.summary(1000.0));

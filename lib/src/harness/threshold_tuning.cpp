@@ -51,6 +51,7 @@
 #include "semcache/json_writer.hpp"
 #include "semcache/machine.hpp"
 #include "vector/distance.hpp"
+#include "harness/ratio.hpp"
 
 namespace semcache {
 
@@ -60,9 +61,7 @@ constexpr std::size_t kQueryBlock = 32;
 constexpr std::size_t kTile = 64;
 constexpr std::uint32_t kNoGroup = 0;
 
-double ratio(std::uint64_t part, std::uint64_t whole) {
-  return whole > 0 ? static_cast<double>(part) / static_cast<double>(whole) : 0.0;
-}
+using detail::ratio;
 
 std::string text_of(const PromptRecord& record) {
   if (!record.has_messages()) return record.prompt;

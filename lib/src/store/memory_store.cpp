@@ -60,7 +60,6 @@ using detail::bump;
 constexpr std::size_t kShardCount = 16;
 constexpr std::size_t kMinSweepWrites = 256;
 
-std::string printable(std::string_view key) { return detail::printable(key, detail::kMaxKeyInMessage); }
 
 struct LogId {
   std::uint64_t ms = 0;
@@ -89,7 +88,7 @@ std::optional<LogId> parse_id(std::string_view text) {
 }
 
 Status wrong_type(std::string_view key, std::string_view holds, std::string_view wanted) {
-  return Status::bad_input("memory store: key '" + printable(key) + "' holds a " + std::string(holds) + ", not a " +
+  return Status::bad_input("memory store: key '" + detail::printable_key(key) + "' holds a " + std::string(holds) + ", not a " +
                            std::string(wanted) + " (WRONGTYPE)");
 }
 
@@ -185,8 +184,8 @@ class MemoryStore final : public Store {
                                            std::size_t count) override {
     const auto after = parse_id(after_id);
     if (!after) {
-      return Status::invalid_argument("memory store: log_read of '" + printable(key) + "': after id '" +
-                                      printable(after_id) + "' is not of the form ms-seq");
+      return Status::invalid_argument("memory store: log_read of '" + detail::printable_key(key) + "': after id '" +
+                                      detail::printable_key(after_id) + "' is not of the form ms-seq");
     }
     std::vector<LogEntry> out;
     Shard& shard = shard_for(key);
@@ -345,7 +344,7 @@ class MemoryStore final : public Store {
     if (entry.log) return Status::ok();  // a log has no counter (on Redis: a stray counter key)
     touch(shard, entry);
     if (entry.counter == std::numeric_limits<std::int64_t>::max()) {
-      return Status::bad_input("memory store: increment of the counter of '" + printable(increment.key) +
+      return Status::bad_input("memory store: increment of the counter of '" + detail::printable_key(increment.key) +
                                "' would overflow");
     }
     ++entry.counter;

@@ -29,4 +29,7 @@ inline std::string printable(std::string_view text, std::size_t max_bytes = std:
   return out;
 }
 
+// A store key in a message: printable, cut at kMaxKeyInMessage bytes.
+inline std::string printable_key(std::string_view key) { return printable(key, kMaxKeyInMessage); }
+
 }  // namespace semcache::detail

@@ -86,7 +86,6 @@ constexpr std::string_view kScheme = "redis+cluster://";
 constexpr int kMaxRounds = 6;  // the first send and up to 5 redirections
 constexpr auto kTryAgainWait = std::chrono::milliseconds(20);
 
-std::string printable(std::string_view key) { return detail::printable(key, detail::kMaxKeyInMessage); }
 
 bool starts_with_nocase(std::string_view text, std::string_view prefix) {
   return text.size() >= prefix.size() &&
@@ -229,7 +228,7 @@ class RedisClusterStore final : public Store {
     const Node* owner = (*routing)->owner[slot];
     if (owner == nullptr) {
       return Status::unavailable(url_.redacted + ": no node serves slot " + std::to_string(slot) + " (of key '" +
-                                 printable(key) + "')");
+                                 detail::printable_key(key) + "')");
     }
     return "redis://" + (url_.userinfo.empty() ? std::string() : url_.userinfo + "@") + owner->address();
   }
@@ -251,7 +250,7 @@ class RedisClusterStore final : public Store {
     if (!routing) return routing.status();
     const std::string pattern = match_pattern(prefix);
     const std::string count = std::to_string(batch_size);
-    const std::string what = "SCAN MATCH " + printable(pattern);
+    const std::string what = "SCAN MATCH " + detail::printable_key(pattern);
     std::unordered_set<std::string> delivered;
     std::vector<std::string> fresh;
     for (Node* node : (*routing)->primaries) {
@@ -286,8 +285,8 @@ class RedisClusterStore final : public Store {
   Expected<std::vector<LogEntry>> log_read(std::string_view key, std::string_view after_id,
                                            std::size_t count) override {
     if (!valid_log_id(after_id)) {
-      return Status::invalid_argument(url_.redacted + ": log_read of '" + printable(key) + "': after id '" +
-                                      printable(after_id) + "' is not of the form ms-seq");
+      return Status::invalid_argument(url_.redacted + ": log_read of '" + detail::printable_key(key) + "': after id '" +
+                                      detail::printable_key(after_id) + "' is not of the form ms-seq");
     }
     if (count == 0) return std::vector<LogEntry>{};
     const std::string start = detail::log_range_start(after_id);
@@ -477,7 +476,7 @@ class RedisClusterStore final : public Store {
         if (node == nullptr) {
           refresh_needed_.store(true);
           return Status::unavailable(url_.redacted + ": slot " + std::to_string(command.slot) + " of '" +
-                                     printable(command.key()) + "' is served by no node (is the cluster down?)");
+                                     detail::printable_key(command.key()) + "' is served by no node (is the cluster down?)");
         }
         auto& group = groups[node->address()];
         group.first = node;
@@ -703,7 +702,7 @@ class RedisClusterStore final : public Store {
           }
           result.records[item] = detail::decode_record(reply.str);
           if (!result.records[item]) {
-            note(Status::bad_input(url_.redacted + ": '" + printable(command.key()) +
+            note(Status::bad_input(url_.redacted + ": '" + detail::printable_key(command.key()) +
                                    "' holds a value that is not a semcache record"));
           }
           break;
@@ -714,7 +713,7 @@ class RedisClusterStore final : public Store {
               std::from_chars(reply.str.data(), reply.str.data() + reply.str.size(), result.counters[item]);
           if (ec != std::errc() || end != reply.str.data() + reply.str.size()) {
             result.counters[item] = 0;
-            note(Status::bad_input(url_.redacted + ": the counter of '" + printable(batch.reads[item]) +
+            note(Status::bad_input(url_.redacted + ": the counter of '" + detail::printable_key(batch.reads[item]) +
                                    "' is not an integer"));
           }
           break;

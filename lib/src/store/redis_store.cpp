@@ -80,7 +80,6 @@ using detail::valid_log_id;
 using detail::RedisConnection;
 using detail::Reply;
 
-std::string printable(std::string_view key) { return detail::printable(key, detail::kMaxKeyInMessage); }
 
 // What send_batch() builds a batch's commands in, kept per thread so that a busy store does
 // not allocate them per batch.
@@ -116,7 +115,7 @@ class RedisStore final : public Store {
     if (batch_size == 0) return Status::invalid_argument(redacted_url_ + ": scan batch size must be > 0");
     const std::string pattern = match_pattern(prefix);
     const std::string count = std::to_string(batch_size);
-    const std::string what = "SCAN MATCH " + printable(pattern);
+    const std::string what = "SCAN MATCH " + detail::printable_key(pattern);
     std::unordered_set<std::string> delivered;
     std::vector<std::string> fresh;
     std::string cursor = "0";
@@ -149,8 +148,8 @@ class RedisStore final : public Store {
   Expected<std::vector<LogEntry>> log_read(std::string_view key, std::string_view after_id,
                                            std::size_t count) override {
     if (!valid_log_id(after_id)) {
-      return Status::invalid_argument(redacted_url_ + ": log_read of '" + printable(key) + "': after id '" +
-                                      printable(after_id) + "' is not of the form ms-seq");
+      return Status::invalid_argument(redacted_url_ + ": log_read of '" + detail::printable_key(key) + "': after id '" +
+                                      detail::printable_key(after_id) + "' is not of the form ms-seq");
     }
     std::vector<LogEntry> out;
     if (count == 0) return out;
@@ -329,7 +328,7 @@ class RedisStore final : public Store {
       if (!reply) return reply.status();
     } else {
       for (const RecordWrite& write : batch.writes) {
-        auto reply = next([&] { return "write of '" + printable(write.key) + "'"; });
+        auto reply = next([&] { return "write of '" + detail::printable_key(write.key) + "'"; });
         if (!reply) return reply.status();
       }
     }
@@ -386,7 +385,7 @@ class RedisStore final : public Store {
       auto& record = result.records[i];
       if (value.is_string()) record = detail::decode_record(value.str);
       if (!record) {
-        note(Status::bad_input(redacted_url_ + ": '" + printable(batch.reads[i]) +
+        note(Status::bad_input(redacted_url_ + ": '" + detail::printable_key(batch.reads[i]) +
                                "' holds a value that is not a semcache record"));
         continue;
       }
@@ -395,7 +394,7 @@ class RedisStore final : public Store {
       const auto [end, ec] = std::from_chars(counter.str.data(), counter.str.data() + counter.str.size(),
                                              result.counters[i]);
       if (ec != std::errc() || end != counter.str.data() + counter.str.size()) {
-        note(Status::bad_input(redacted_url_ + ": the counter of '" + printable(batch.reads[i]) +
+        note(Status::bad_input(redacted_url_ + ": the counter of '" + detail::printable_key(batch.reads[i]) +
                                "' is not an integer"));
       }
     }

@@ -20,6 +20,16 @@
 
 namespace semcache::detail {
 
+inline bool is_digit(char c) { return c >= '0' && c <= '9'; }
+
+// The value of a hex digit, -1 for any other character.
+inline int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
 // Limits that keep recursion bounded and per-call state on the stack.
 inline constexpr std::size_t kMaxFilterDepth = 256;  // nesting of operators and parentheses
 inline constexpr std::size_t kMaxFilterFields = 64;  // distinct fields per expression

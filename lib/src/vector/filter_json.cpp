@@ -36,19 +36,11 @@ namespace detail {
 namespace {
 
 inline bool is_json_space(char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; }
-inline bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
 inline const char* skip_space(const char* p, const char* end) {
   // Minified attributes have no white space: one comparison settles the common case.
   while (p < end && static_cast<unsigned char>(*p) <= ' ' && is_json_space(*p)) ++p;
   return p;
-}
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
 }
 
 bool read_hex4(const char* p, const char* end, std::uint32_t& code) {

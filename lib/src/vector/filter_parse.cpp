@@ -70,17 +70,9 @@ struct Token {
 };
 
 bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'; }
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
 bool is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
 bool is_selector_char(char c) { return is_alpha(c) || is_digit(c) || c == '_' || c == '-'; }
 bool is_word_char(char c) { return is_alpha(c) || is_digit(c) || c == '_'; }
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 
 std::string column_prefix(std::size_t offset) { return "column " + std::to_string(offset + 1) + ": "; }
 
