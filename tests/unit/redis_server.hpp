@@ -43,6 +43,8 @@
 #include <thread>
 #include <vector>
 
+#include "semcache/redis_store.hpp"
+
 namespace semcache::testing {
 
 // A loopback TCP port that was free a moment ago (nothing listens on it now).
@@ -265,5 +267,16 @@ class RedisServer {
   int port_ = 0;
   pid_t pid_ = -1;
 };
+
+// A store on `server` that gives up on connects and commands after 200 ms, for the tests that
+// stop the server under it.
+inline std::shared_ptr<Store> open_impatient_store(const RedisServer& server) {
+  RedisStoreOptions options;
+  options.connect_timeout = std::chrono::milliseconds(200);
+  options.command_timeout = std::chrono::milliseconds(200);
+  auto store = open_redis_store(server.url(), options);
+  REQUIRE(store);
+  return *store;
+}
 
 }  // namespace semcache::testing

@@ -708,12 +708,8 @@ TEST_CASE("cache: write-behind holds a batch's writes until the next batch, flus
 
 TEST_CASE("cache: write-behind counts held writes lost to a Redis that went down as dropped", "[cache][redis]") {
   testing::RedisServer server;
-  RedisStoreOptions store_options;
-  store_options.connect_timeout = 200ms;
-  store_options.command_timeout = 200ms;
-  auto store = open_redis_store(server.url(), store_options);
-  REQUIRE(store);
-  auto cache = open_cache(*store, semantic_options(CacheMode::kExact));
+  auto store = testing::open_impatient_store(server);
+  auto cache = open_cache(store, semantic_options(CacheMode::kExact));
   Cache::WriteBehind write_behind = cache->write_behind();
   const std::vector<CacheRequest> requests = {{.model = "m", .tenant = "t", .canonical = "a"},
                                               {.model = "m", .tenant = "t", .canonical = "b"}};
@@ -738,13 +734,9 @@ TEST_CASE("cache: write-behind counts held writes lost to a Redis that went down
 
 TEST_CASE("cache: a Redis that is down gives fast errors and dropped stores, then recovers", "[cache][redis]") {
   testing::RedisServer server;
-  RedisStoreOptions store_options;
-  store_options.connect_timeout = 200ms;
-  store_options.command_timeout = 200ms;
-  auto store = open_redis_store(server.url(), store_options);
-  REQUIRE(store);
-  auto cache = open_cache(*store, semantic_options(CacheMode::kBoth));
-  auto semantic_only = open_cache(*store, semantic_options());
+  auto store = testing::open_impatient_store(server);
+  auto cache = open_cache(store, semantic_options(CacheMode::kBoth));
+  auto semantic_only = open_cache(store, semantic_options());
   const auto v = at_distance(0, 1);
   const CacheRequest request{.model = "m", .tenant = "t", .canonical = "c", .embedding = v};
   REQUIRE(cache->store(request, "r"));

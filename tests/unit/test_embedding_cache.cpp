@@ -103,13 +103,9 @@ TEST_CASE("embedding cache: TTL expiry embeds again", "[cache][embedding]") {
 
 TEST_CASE("embedding cache: a store that is down is bypassed and counted", "[cache][embedding][redis]") {
   testing::RedisServer server;
-  RedisStoreOptions store_options;
-  store_options.connect_timeout = 200ms;
-  store_options.command_timeout = 200ms;
-  auto store = open_redis_store(server.url(), store_options);
-  REQUIRE(store);
+  auto store = testing::open_impatient_store(server);
   auto inner = make_hash_embedder(kDim);
-  EmbeddingCache cache(inner, *store);
+  EmbeddingCache cache(inner, store);
   const std::vector<std::string_view> texts = {"one", "two", "one"};
   (void)embed_with(cache, texts);
   CHECK(inner->counters().texts == 2);
