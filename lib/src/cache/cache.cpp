@@ -25,7 +25,9 @@
 // the outcomes in order against what it read plus what earlier misses of the same batch
 // stored (a repeat of a stored miss is a hit on that local entry, with the hit counts the
 // sequential calls would give), then sends the misses' writes and the hits' increments in one
-// more trip. Semantic modes run the sequential calls (correct before fast).
+// more trip; through a WriteBehind those are held and go in front of the next batch's reads
+// instead (the store applies them first, so the outcomes do not change). Semantic modes run
+// the sequential calls (correct before fast).
 //
 // Invalidation deletes in batches of 256 keys, each batch carrying its del event (ids), and
 // ends a namespace drop with one drop event. Events are appended in every mode: a process in
