@@ -165,7 +165,8 @@ std::string replay_result_json(const ReplayResult& result, const ReplayOptions& 
   out.key("concurrency").value(static_cast<std::uint64_t>(options.concurrency));
   out.key("batch_size").value(static_cast<std::uint64_t>(batched ? options.batch_size : 1));
   out.key("lookup_latency").value(
-      batched ? "each request's lookup latency is the time of its pipelined batch (lookup_or_store of batch_size requests)"
+      batched ? "each request's lookup latency is the time of its pipelined batch: one round trip with the reads of "
+                "batch_size requests and the previous batch's writes (Cache::WriteBehind)"
               : options.pace == Pace::kRecorded ? "from each request's intended start (open loop)"
                                                 : "per request, from when a worker took it");
   out.key("repeat").value(static_cast<std::uint64_t>(options.repeat));
