@@ -35,6 +35,9 @@
 #include <thread>
 #include <vector>
 
+#include "semcache/redis_url.hpp"
+#include "store/redis_connection.hpp"
+
 namespace semcache::testing {
 
 class RedisCluster {
@@ -138,5 +141,15 @@ class RedisCluster {
   std::string seed_url_;
   std::vector<NodeProcess> nodes_;
 };
+
+// A plain connection to one node (by port), for commands aimed at that node (CLUSTER ..., DEBUG).
+inline detail::RedisConnection connect_node(int port) {
+  auto url = parse_redis_url("redis://127.0.0.1:" + std::to_string(port));
+  REQUIRE(url);
+  auto connection = detail::RedisConnection::connect(*url);
+  INFO(connection.status().message());
+  REQUIRE(connection);
+  return std::move(*connection);
+}
 
 }  // namespace semcache::testing

@@ -51,15 +51,6 @@ testing::RedisCluster& shared_cluster() {
   return *cluster;
 }
 
-detail::RedisConnection connect_node(int port) {
-  auto url = parse_redis_url("redis://127.0.0.1:" + std::to_string(port));
-  REQUIRE(url);
-  auto connection = detail::RedisConnection::connect(*url);
-  INFO(connection.status().message());
-  REQUIRE(connection);
-  return std::move(*connection);
-}
-
 Reply command(detail::RedisConnection& connection, std::initializer_list<std::string_view> args) {
   auto reply = connection.command(args);
   INFO(reply.status().message());
@@ -97,7 +88,7 @@ std::string key_in_slot(const std::string& prefix, std::uint16_t slot, int skip 
 
 // The port of the primary that serves `slot`, from CLUSTER SLOTS of `any_port`.
 int owner_port(int any_port, std::uint16_t slot) {
-  auto connection = connect_node(any_port);
+  auto connection = testing::connect_node(any_port);
   auto map = detail::parse_cluster_slots(command(connection, {"CLUSTER", "SLOTS"}), "127.0.0.1", "test");
   REQUIRE(map);
   const detail::SlotRange* range = map->find(slot);
@@ -106,7 +97,7 @@ int owner_port(int any_port, std::uint16_t slot) {
 }
 
 std::string node_id(int port) {
-  auto connection = connect_node(port);
+  auto connection = testing::connect_node(port);
   Reply id = command(connection, {"CLUSTER", "MYID"});
   REQUIRE(id.is_string());
   return id.str;
@@ -156,7 +147,7 @@ TEST_CASE("cluster slots: CRC16 and key_slot follow the cluster specification", 
 
 TEST_CASE("cluster slots: key_slot agrees with CLUSTER KEYSLOT of a real cluster", "[cluster]") {
   testing::RedisCluster& cluster = shared_cluster();
-  auto connection = connect_node(cluster.nodes().front().port);
+  auto connection = testing::connect_node(cluster.nodes().front().port);
   std::mt19937 rng(7);
   const std::string alphabet = "ab{}{}:.x\x01\xff";
   std::vector<std::string> keys = {"", "{}", "{", "}", "{{}}", "a{b}c{d}"};
@@ -232,7 +223,7 @@ TEST_CASE("cluster slots: slot maps from CLUSTER SHARDS and CLUSTER SLOTS; redir
   }
   SECTION("the two replies of a real cluster give the same map, covering every slot") {
     testing::RedisCluster& cluster = shared_cluster();
-    auto connection = connect_node(cluster.nodes().front().port);
+    auto connection = testing::connect_node(cluster.nodes().front().port);
     auto shards = detail::parse_cluster_shards(command(connection, {"CLUSTER", "SHARDS"}), "127.0.0.1", "node");
     auto slots = detail::parse_cluster_slots(command(connection, {"CLUSTER", "SLOTS"}), "127.0.0.1", "node");
     REQUIRE(shards);
@@ -301,12 +292,12 @@ TEST_CASE("cluster store: the slot map comes from CLUSTER SLOTS where CLUSTER SH
   testing::RedisCluster& cluster = shared_cluster();
   auto set_acl = [&](const char* rule) {
     for (const auto& node : cluster.nodes()) {
-      auto connection = connect_node(node.port);
+      auto connection = testing::connect_node(node.port);
       REQUIRE(command(connection, {"ACL", "SETUSER", "default", rule}).str == "OK");
     }
   };
   set_acl("-cluster|shards");
-  auto probe = connect_node(cluster.nodes().front().port);
+  auto probe = testing::connect_node(cluster.nodes().front().port);
   CHECK(command(probe, {"CLUSTER", "SHARDS"}).str.rfind("NOPERM", 0) == 0);
   auto store = open_redis_cluster_store(cluster.seed_url());
   set_acl("+cluster|shards");
@@ -381,7 +372,7 @@ TEST_CASE("cluster store: random batches give the results and data of a single R
   StoreBatch hit;
   hit.increments.push_back({"diff:layout", 0ms});
   run(*clustered, hit);
-  auto owner = connect_node(owner_port(cluster.nodes().front().port, detail::key_slot("diff:layout")));
+  auto owner = testing::connect_node(owner_port(cluster.nodes().front().port, detail::key_slot("diff:layout")));
   std::string blob;
   detail::encode_record({{"a", "1"}}, blob);
   CHECK(command(owner, {"GET", "diff:layout"}).str == blob);
@@ -503,8 +494,8 @@ TEST_CASE("cluster store: ASK during a slot migration, MOVED after it", "[cluste
   const int target_port = *std::find_if(primaries.begin(), primaries.end(), [&](int p) { return p != source_port; });
   const std::string source_id = node_id(source_port);
   const std::string target_id = node_id(target_port);
-  auto source = connect_node(source_port);
-  auto target = connect_node(target_port);
+  auto source = testing::connect_node(source_port);
+  auto target = testing::connect_node(target_port);
 
   write_one(*store, migrated, {{"v", "before"}});
   write_one(*store, stays, {{"v", "stays"}});
@@ -549,7 +540,7 @@ TEST_CASE("cluster store: ASK during a slot migration, MOVED after it", "[cluste
     if (port != target_port && port != source_port) order.push_back(port);
   }
   for (int port : order) {
-    auto node = connect_node(port);
+    auto node = testing::connect_node(port);
     REQUIRE(command(node, {"CLUSTER", "SETSLOT", std::to_string(slot), "NODE", target_id}).str == "OK");
   }
   std::this_thread::sleep_for(60ms);  // the map was loaded at open: the next load is not throttled
@@ -589,12 +580,12 @@ TEST_CASE("cluster store: a killed primary fails calls fast; its promoted replic
   // Wait until the victim's replica has the record, so the failover loses nothing.
   int replica_port = 0;
   {
-    auto primary = connect_node(victim);
+    auto primary = testing::connect_node(victim);
     const Reply role = command(primary, {"ROLE"});
     REQUIRE(role.elements.size() == 3);
     REQUIRE(role.elements[2].elements.size() == 1);
     replica_port = std::stoi(role.elements[2].elements[0].elements[1].str);
-    auto replica = connect_node(replica_port);
+    auto replica = testing::connect_node(replica_port);
     command(replica, {"READONLY"});
     const auto deadline = Clock::now() + 5s;
     while (command(replica, {"EXISTS", "fo:victim"}).integer == 0 && Clock::now() < deadline) {

@@ -21,6 +21,7 @@
 
 #include <unistd.h>
 
+#include "generated_log.hpp"
 #include "redis_server.hpp"
 #include "semcache/prompt_generator.hpp"
 #include "semcache/prompt_log.hpp"
@@ -32,16 +33,7 @@ using namespace semcache;
 namespace {
 
 using testing::TempDir;
-
-std::string generated_log(const TempDir& dir, std::size_t n, std::size_t groups, std::uint64_t seed) {
-  GeneratePromptsOptions options;
-  options.n = n;
-  options.groups = groups;
-  options.seed = seed;
-  const std::string path = dir.path("prompts.jsonl");
-  REQUIRE(write_prompt_log(options, path).has_value());
-  return path;
-}
+using testing::generated_log;
 
 std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);

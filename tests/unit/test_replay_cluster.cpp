@@ -17,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "generated_log.hpp"
 #include "redis_cluster.hpp"
 #include "redis_server.hpp"
 #include "semcache/prompt_generator.hpp"
@@ -33,20 +34,8 @@ using namespace std::chrono_literals;
 namespace {
 
 using testing::TempDir;
+using testing::generated_log;
 using Clock = std::chrono::steady_clock;
-
-// A generated log of n requests arriving at `rate_per_second` on average (the generator's ts).
-std::string generated_log(const TempDir& dir, std::size_t n, std::size_t groups, std::uint64_t seed,
-                          double rate_per_second = 20.0) {
-  GeneratePromptsOptions options;
-  options.n = n;
-  options.groups = groups;
-  options.seed = seed;
-  options.rate_per_second = rate_per_second;
-  const std::string path = dir.path("prompts.jsonl");
-  REQUIRE(write_prompt_log(options, path).has_value());
-  return path;
-}
 
 ReplayResult replay_ok(const std::string& path, const ReplayOptions& options) {
   auto result = run_replay(path, options);
@@ -78,15 +67,6 @@ void check_balanced(const ReplayFigures& f, std::uint64_t requests) {
   CHECK(f.exact_hits + f.semantic_hits + f.misses + f.errors == requests);
 }
 
-detail::RedisConnection connect_node(int port) {
-  auto url = parse_redis_url("redis://127.0.0.1:" + std::to_string(port));
-  REQUIRE(url);
-  auto connection = detail::RedisConnection::connect(*url);
-  INFO(connection.status().message());
-  REQUIRE(connection);
-  return std::move(*connection);
-}
-
 detail::Reply command(detail::RedisConnection& connection, std::initializer_list<std::string_view> args) {
   auto reply = connection.command(args);
   INFO(reply.status().message());
@@ -95,7 +75,7 @@ detail::Reply command(detail::RedisConnection& connection, std::initializer_list
 }
 
 std::string node_id(int port) {
-  auto connection = connect_node(port);
+  auto connection = testing::connect_node(port);
   return command(connection, {"CLUSTER", "MYID"}).str;
 }
 
@@ -107,8 +87,8 @@ void migrate_slot(std::uint16_t slot, int source, int target, const std::vector<
   const std::string slot_text = std::to_string(slot);
   const std::string source_id = node_id(source);
   const std::string target_id = node_id(target);
-  auto from = connect_node(source);
-  auto to = connect_node(target);
+  auto from = testing::connect_node(source);
+  auto to = testing::connect_node(target);
   REQUIRE(command(to, {"CLUSTER", "SETSLOT", slot_text, "IMPORTING", source_id}).str == "OK");
   REQUIRE(command(from, {"CLUSTER", "SETSLOT", slot_text, "MIGRATING", target_id}).str == "OK");
   const std::string target_port = std::to_string(target);
@@ -128,7 +108,7 @@ void migrate_slot(std::uint16_t slot, int source, int target, const std::vector<
     if (port != target && port != source) order.push_back(port);
   }
   for (int port : order) {
-    auto node = connect_node(port);
+    auto node = testing::connect_node(port);
     REQUIRE(command(node, {"CLUSTER", "SETSLOT", slot_text, "NODE", target_id}).str == "OK");
   }
 }
@@ -242,7 +222,7 @@ TEST_CASE("replay on a cluster: slots migrated during the replay fail no request
   for (std::size_t turn = 0; !replay.done; ++turn) {
     // A slot that holds a key of the replay, moved from its primary to the next one.
     const std::size_t from = turn % primaries.size();
-    auto node = connect_node(primaries[from]);
+    auto node = testing::connect_node(primaries[from]);
     const std::string key = some_key(node, cursors[from]);
     if (key.empty()) {
       std::this_thread::sleep_for(10ms);

@@ -337,7 +337,8 @@ class Worker {
     std::vector<LookupResult> results = write_behind.lookup_or_store(requests, responses, attributes);
     const std::uint64_t batch_ns = ns_between(start, Clock::now());
     for (std::size_t i = 0; i < items.size(); ++i) {
-      // The store inside the batch is part of batch_ns; the model's time comes from the log.
+      // A miss's store goes out with the next batch (write-behind), so it is not in batch_ns;
+      // the model's time comes from the log.
       const std::uint64_t e2e = results[i].hit() ? batch_ns : batch_ns + model_ns(items[i]);
       count(items[i], results[i], batch_ns, e2e);
     }
