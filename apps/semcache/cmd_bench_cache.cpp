@@ -51,7 +51,7 @@ using Clock = std::chrono::steady_clock;
 constexpr double kP50BudgetUs = 150;
 constexpr double kP99BudgetUs = 300;
 constexpr std::size_t kValueBytes = 200;
-constexpr std::string_view kModel = "bench-model";
+constexpr std::string_view kCacheBenchModel = "bench-model";
 
 struct BenchCacheArgs {
   std::string redis;
@@ -78,7 +78,7 @@ struct Queries {
   std::vector<std::int64_t> source;
 };
 
-std::string canonical_of(std::size_t entry) { return fmt::format("bench request {}", entry); }
+std::string bench_request_text(std::size_t entry) { return fmt::format("bench request {}", entry); }
 
 // A response of kValueBytes bytes that names its entry.
 std::string response_of(std::size_t entry) {
@@ -147,8 +147,8 @@ Status fill_cache(Cache& cache, const FloatMatrix& base, std::size_t threads) {
       while (!failed.load(std::memory_order_relaxed)) {
         const std::size_t entry = next.fetch_add(1);
         if (entry >= base.rows) return;
-        const std::string canonical = canonical_of(entry);
-        const CacheRequest request{.model = kModel,
+        const std::string canonical = bench_request_text(entry);
+        const CacheRequest request{.model = kCacheBenchModel,
                                    .tenant = "",
                                    .canonical = canonical,
                                    .text = canonical,
@@ -191,7 +191,7 @@ Expected<Measured> measure(Cache& cache, detail::RedisConnection& connection, co
   const std::size_t total = queries.vectors.rows;
   for (std::size_t q = 0; q < total; ++q) {
     const bool recorded = q >= warmup;
-    const CacheRequest request{.model = kModel,
+    const CacheRequest request{.model = kCacheBenchModel,
                                .tenant = "",
                                .canonical = "bench query",
                                .text = "bench query",
@@ -233,7 +233,7 @@ Expected<Measured> measure(Cache& cache, detail::RedisConnection& connection, co
     } else {
       ++m.near_lookups;
       m.near_hits += result.hit() ? 1 : 0;
-      if (result.hit() && result.entry.canonical == canonical_of(static_cast<std::size_t>(source))) ++m.near_hits_on_source;
+      if (result.hit() && result.entry.canonical == bench_request_text(static_cast<std::size_t>(source))) ++m.near_hits_on_source;
     }
   }
   bar.finish();
@@ -397,9 +397,9 @@ int run_bench_cache(BenchCacheArgs& args) {
   // Clean up whatever happened above; report the first failure. Dropping the namespace leaves
   // its change log (other processes learn of the drop from it, and it still holds every add
   // event); no other process uses this namespace, so once the cache is closed the log goes too.
-  auto dropped = (*cache)->invalidate_namespace(kModel);
+  auto dropped = (*cache)->invalidate_namespace(kCacheBenchModel);
   cache->reset();
-  const std::string log_key = fmt::format("{}:{{{}:{}}}:log", options.prefix, options.name, kModel);
+  const std::string log_key = fmt::format("{}:{{{}:{}}}:log", options.prefix, options.name, kCacheBenchModel);
   auto deleted = connection->command({"DEL", get_key, log_key});
   if (!status) return fail(status);
   if (!dropped) return fail(dropped.status().with_context("dropping the bench namespace " + options.name));

@@ -108,7 +108,7 @@ double median(std::vector<double> values) {
   return values.size() % 2 == 1 ? values[mid] : (values[mid - 1] + values[mid]) / 2;
 }
 
-struct Measured {
+struct EmbedMeasurement {
   std::string identity;
   std::size_t dim = 0;
   double load_seconds = 0;
@@ -120,8 +120,8 @@ struct Measured {
   std::vector<double> parallel_seconds;  // wall time of each pass with all threads
 };
 
-Expected<Measured> measure(const BenchEmbedArgs& args, const std::vector<std::string>& owned) {
-  Measured m;
+Expected<EmbedMeasurement> measure(const BenchEmbedArgs& args, const std::vector<std::string>& owned) {
+  EmbedMeasurement m;
   const auto load_start = Clock::now();
   auto made = make_embedder(args.embedder.spec, args.embedder.resolved());
   m.load_seconds = std::chrono::duration<double>(Clock::now() - load_start).count();
@@ -170,7 +170,7 @@ Expected<Measured> measure(const BenchEmbedArgs& args, const std::vector<std::st
   return m;
 }
 
-std::string to_json(const BenchEmbedArgs& args, std::size_t n, const Measured& m) {
+std::string to_json(const BenchEmbedArgs& args, std::size_t n, const EmbedMeasurement& m) {
   const double single = median(m.pass_seconds);
   JsonWriter out;
   out.begin_object();
@@ -217,7 +217,7 @@ int run_bench_embed(const BenchEmbedArgs& args) {
   if (!texts) return fail(texts.status());
   auto measured = measure(args, *texts);
   if (!measured) return fail(measured.status());
-  const Measured& m = *measured;
+  const EmbedMeasurement& m = *measured;
   const std::size_t n = texts->size();
   const double single = median(m.pass_seconds);
   fmt::print("bench embed: {} ({} dims)\n", m.identity, m.dim);

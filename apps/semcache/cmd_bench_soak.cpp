@@ -56,7 +56,7 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-constexpr std::string_view kModel = "soak-model";
+constexpr std::string_view kSoakModel = "soak-model";
 constexpr std::size_t kParaphrases = 3;
 constexpr std::size_t kWindowMinSamples = 5;
 
@@ -338,7 +338,7 @@ int run_soak(const SoakArgs& args) {
   auto opened = Cache::open(*store, options);
   if (!opened) return fail(opened.status());
   Cache& cache = **opened;
-  const std::string log_key = options.prefix + ":{" + options.name + ":" + std::string(kModel) + "}:log";
+  const std::string log_key = options.prefix + ":{" + options.name + ":" + std::string(kSoakModel) + "}:log";
 
   // The universe: 2 x entries prompts, each with kParaphrases paraphrases (vector + a small
   // step, renormalised), generated before the clock starts.
@@ -394,7 +394,7 @@ int run_soak(const SoakArgs& args) {
           embedding = std::span<const float>(vectors.data() + (i * (1 + kParaphrases) + p) * args.dim, args.dim);
         }
         const CacheRequest request{
-            .model = kModel, .tenant = "soak", .canonical = canonical, .text = canonical, .embedding = embedding};
+            .model = kSoakModel, .tenant = "soak", .canonical = canonical, .text = canonical, .embedding = embedding};
         const LookupResult result = cache.lookup(request);
         bool stored = false;
         if (!result.hit()) stored = static_cast<bool>(cache.store(request, response));
@@ -455,7 +455,7 @@ int run_soak(const SoakArgs& args) {
     stats.expired_candidates += ns.expired_candidates;
   }
   const Verdict verdict = judge(samples, args);
-  (void)cache.invalidate_namespace(kModel);  // best effort: the soak's Redis is its own anyway
+  (void)cache.invalidate_namespace(kSoakModel);  // best effort: the soak's Redis is its own anyway
 
   fmt::print("{} lookups in {:.1f} s ({:.0f}/s), hit rate {:.1f}%, {} errors, lookup p99 {:.0f} us\n", totals.lookups,
              seconds, double(totals.lookups) / seconds,

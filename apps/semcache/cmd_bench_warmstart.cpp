@@ -45,7 +45,7 @@ namespace semcache::cli {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-constexpr std::string_view kModel = "bench-model";
+constexpr std::string_view kWarmstartModel = "bench-model";
 constexpr std::size_t kFillBatch = 500;
 
 struct BenchWarmstartArgs {
@@ -76,7 +76,7 @@ void random_unit(std::mt19937_64& rng, float* out, std::size_t dim) {
   for (std::size_t d = 0; d < dim; ++d) out[d] *= scale;
 }
 
-std::string canonical_of(std::size_t entry) { return fmt::format("warm-start request {}", entry); }
+std::string warmstart_request_text(std::size_t entry) { return fmt::format("warm-start request {}", entry); }
 
 double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
@@ -104,8 +104,8 @@ Status bulk_fill(Store& store, const detail::NamespaceKeys& keys, const std::vec
   for (std::size_t start = 0; start < count; start += kFillBatch) {
     StoreBatch batch;
     for (std::size_t i = start; i < std::min(count, start + kFillBatch); ++i) {
-      const std::string canonical = canonical_of(i);
-      const CacheRequest request{.model = kModel, .tenant = "", .canonical = canonical, .text = canonical, .embedding = {}};
+      const std::string canonical = warmstart_request_text(i);
+      const CacheRequest request{.model = kWarmstartModel, .tenant = "", .canonical = canonical, .text = canonical, .embedding = {}};
       batch.writes.push_back(RecordWrite{
           keys.entry_prefix + detail::entry_id("", canonical),
           detail::make_entry_record(request, fmt::format("response {}", i), {}, created,
@@ -132,12 +132,12 @@ Expected<Timed> open_and_warm(const BenchWarmstartArgs& args, const std::string&
   if (!store) return store.status();
   auto cache = Cache::open(*store, cache_options(args, name, use_snapshots));
   if (!cache) return cache.status();
-  if (Status st = (*cache)->warm(kModel); !st) return st;
+  if (Status st = (*cache)->warm(kWarmstartModel); !st) return st;
   Timed timed;
   timed.seconds = seconds_since(start);
   timed.cache = std::move(cache.value());
   for (const NamespaceStats& s : timed.cache->stats()) {
-    if (s.model == kModel) timed.stats = s;
+    if (s.model == kWarmstartModel) timed.stats = s;
   }
   return timed;
 }
@@ -166,7 +166,7 @@ Comparison compare(Cache& rebuilt, Cache& loaded, const std::vector<float>& vect
     } else {
       std::copy_n(fresh.row(q / 2), args.dim, query.data());
     }
-    const CacheRequest request{.model = kModel, .tenant = "", .canonical = "warm-start query", .text = {}, .embedding = query};
+    const CacheRequest request{.model = kWarmstartModel, .tenant = "", .canonical = "warm-start query", .text = {}, .embedding = query};
     const LookupResult a = rebuilt.lookup(request), b = loaded.lookup(request);
     ++c.queries;
     c.hits += a.hit() ? 1 : 0;
@@ -237,7 +237,7 @@ std::string to_json(const BenchWarmstartArgs& args, const std::string& store_nam
 
 // Drops the namespace's entries, then deletes its log and snapshot keys.
 Status clean_up(Cache& cache, const detail::NamespaceKeys& keys) {
-  auto dropped = cache.invalidate_namespace(kModel);
+  auto dropped = cache.invalidate_namespace(kWarmstartModel);
   if (!dropped) return dropped.status().with_context("dropping the bench namespace");
   Store& store = cache.backing_store();
   StoreBatch batch;
@@ -258,7 +258,7 @@ int run_bench_warmstart(BenchWarmstartArgs& args) {
   const std::string name = fmt::format("bench-warmstart-{}-{}", ::getpid(),
                                        std::chrono::duration_cast<std::chrono::milliseconds>(
                                            std::chrono::system_clock::now().time_since_epoch()).count());
-  const detail::NamespaceKeys keys = detail::namespace_keys("semcache", name, kModel);
+  const detail::NamespaceKeys keys = detail::namespace_keys("semcache", name, kWarmstartModel);
   const std::size_t total = args.entries + 1 + args.after;
   GenerateVectorsOptions generate;
   generate.n = total;
@@ -278,9 +278,9 @@ int run_bench_warmstart(BenchWarmstartArgs& args) {
   Status status = bulk_fill(**store, keys, vectors, args.dim, args.entries, "precomputed/" + std::to_string(args.dim));
   const double fill_seconds = seconds_since(fill_start);
   auto store_through_cache = [&](std::size_t i) {
-    const std::string canonical = canonical_of(i);
+    const std::string canonical = warmstart_request_text(i);
     return (*writer)->store(
-        CacheRequest{.model = kModel, .tenant = "", .canonical = canonical, .text = canonical,
+        CacheRequest{.model = kWarmstartModel, .tenant = "", .canonical = canonical, .text = canonical,
                      .embedding = std::span<const float>(vectors.data() + i * args.dim, args.dim)},
         fmt::format("response {}", i));
   };
@@ -292,7 +292,7 @@ int run_bench_warmstart(BenchWarmstartArgs& args) {
   if (status) {
     fmt::print("fill: {:.1f}s; the writer builds its set and publishes the snapshot...\n", fill_seconds);
     status = store_through_cache(args.entries);  // the writer's first use rebuilds its set
-    if (status) snapshot = (*writer)->publish_snapshot(kModel);
+    if (status) snapshot = (*writer)->publish_snapshot(kWarmstartModel);
     if (!snapshot) status = snapshot.status();
   }
   if (status) {

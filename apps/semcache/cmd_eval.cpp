@@ -15,6 +15,7 @@
 #include "cli.hpp"
 #include "embedder_args.hpp"
 #include "progress.hpp"
+#include "shares.hpp"
 #include "semcache/embedder.hpp"
 #include "semcache/pair_eval.hpp"
 
@@ -32,12 +33,6 @@ struct EvalArgs {
   std::string json_out;
   PairReadOptions read;
 };
-
-std::string percent(double share) { return std::isnan(share) ? std::string("-") : fmt::format("{:.2f}%", 100 * share); }
-
-std::string with_interval(double share, Interval ci) {
-  return fmt::format("{} [{}, {}]", percent(share), percent(ci.low), percent(ci.high));
-}
 
 void print_evaluation(const PairEvaluation& e, const PairDistances& source) {
   fmt::print("evaluated {} pairs of {} ({} positive, {} negative) with {} ({} dims)\n", e.pairs, source.path, e.positives,

@@ -14,6 +14,7 @@
 #include "cli.hpp"
 #include "embedder_args.hpp"
 #include "progress.hpp"
+#include "shares.hpp"
 #include "semcache/embedder.hpp"
 #include "semcache/replay.hpp"
 
@@ -35,8 +36,6 @@ struct ReplayArgs {
   std::string json_out;
   EmbedderArgs embedder;
 };
-
-std::string percent(double share) { return fmt::format("{:.2f}%", 100 * share); }
 
 void print_table(const ReplayResult& r, const ReplayOptions& o) {
   const ReplayFigures& first = r.runs.front();

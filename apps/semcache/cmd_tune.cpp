@@ -15,6 +15,7 @@
 #include "cli.hpp"
 #include "embedder_args.hpp"
 #include "progress.hpp"
+#include "shares.hpp"
 #include "semcache/embedder.hpp"
 #include "semcache/pair_eval.hpp"
 #include "semcache/threshold_tuning.hpp"
@@ -37,12 +38,6 @@ struct TuneArgs {
   std::size_t threads = 0;
   std::string json_out;
 };
-
-std::string percent(double share) { return fmt::format("{:.2f}%", 100 * share); }
-
-std::string with_interval(double share, Interval ci) {
-  return fmt::format("{} [{}, {}]", percent(share), percent(ci.low), percent(ci.high));
-}
 
 // One table row; for a log, `simulated` adds the misses-only cache's figures.
 void print_point(const TuningPoint& p, std::string_view mark, const TuningPoint* simulated) {
