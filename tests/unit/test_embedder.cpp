@@ -21,10 +21,14 @@
 
 #include "semcache/embedder.hpp"
 #include "semcache/pair_eval.hpp"
+#include "embedder_checks.hpp"
+#include "shared_data.hpp"
 
 namespace {
 
 using semcache::ErrorCode;
+using semcache::testing::dot;
+using semcache::testing::embed_one;
 
 semcache::EmbedderOptions with_dim(std::size_t dim) {
   semcache::EmbedderOptions options;
@@ -32,20 +36,6 @@ semcache::EmbedderOptions with_dim(std::size_t dim) {
   return options;
 }
 
-std::vector<float> embed_one(semcache::Embedder& embedder, std::string_view text) {
-  std::vector<float> out(embedder.dim());
-  const std::string_view texts[] = {text};
-  const semcache::Status status = embedder.embed(texts, out);
-  INFO(status.message());
-  REQUIRE(status.is_ok());
-  return out;
-}
-
-double dot(const std::vector<float>& a, const std::vector<float>& b) {
-  double sum = 0;
-  for (std::size_t i = 0; i < a.size(); ++i) sum += static_cast<double>(a[i]) * b[i];
-  return sum;
-}
 
 bool is_zero(const std::vector<float>& v) {
   return std::all_of(v.begin(), v.end(), [](float x) { return x == 0.0f; });
@@ -255,34 +245,13 @@ TEST_CASE("embedder: make_embedder builds hash embedders and names what is avail
 }
 
 TEST_CASE("embedder: hash separates Quora duplicate questions from non-duplicates (ROC AUC)", "[embedder]") {
-#ifdef SEMCACHE_SHARED_DATA
-  const std::filesystem::path data_dir = SEMCACHE_SHARED_DATA;
-#else
-  const std::filesystem::path data_dir = "/work/shared/data";
-#endif
-  const std::filesystem::path path = data_dir / "qqp-dev" / "pairs.jsonl";
+  const std::filesystem::path path = semcache::testing::shared_data() / "qqp-dev" / "pairs.jsonl";
   if (!std::filesystem::exists(path)) {
     WARN("skipped: " << path << " is not there");
     return;
   }
-  simdjson::padded_string json;
-  REQUIRE(simdjson::padded_string::load(path.string()).get(json) == simdjson::SUCCESS);
-  simdjson::dom::parser parser;
-  simdjson::dom::document_stream lines;
-  REQUIRE(parser.parse_many(json).get(lines) == simdjson::SUCCESS);
   auto embedder = semcache::make_hash_embedder(256);
-  constexpr std::size_t kPairs = 5000;  // the first 5,000 of 20,000 keep the test fast
-  std::vector<semcache::ScoredPair> scored;
-  for (auto line : lines) {
-    if (scored.size() == kPairs) break;
-    simdjson::dom::element pair;
-    REQUIRE(line.get(pair) == simdjson::SUCCESS);
-    const std::string_view a = pair["text_a"].get_string().value();
-    const std::string_view b = pair["text_b"].get_string().value();
-    // Unit vectors: the cosine distance is 1 - the dot product.
-    scored.push_back({1.0 - dot(embed_one(*embedder, a), embed_one(*embedder, b)), pair["label"].get_int64().value() == 1});
-  }
-  REQUIRE(scored.size() == kPairs);
+  const auto scored = semcache::testing::scored_pairs(*embedder, path, 5000);  // the first 5,000 of 20,000: fast
   const double auc = semcache::roc_auc(scored);
   INFO("ROC AUC over " << scored.size() << " pairs: " << auc);
   CHECK(auc > 0.70);

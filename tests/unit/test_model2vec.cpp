@@ -17,12 +17,14 @@
 
 #include "embed/safetensors.hpp"
 #include "semcache/model2vec_embedder.hpp"
+#include "embedder_checks.hpp"
 #include "temp_dir.hpp"
 
 using namespace semcache;
 
 namespace {
 
+using semcache::testing::embed_one;
 using semcache::testing::TempDir;
 
 void write_bytes(const std::string& path, const std::string& bytes) {
@@ -171,13 +173,6 @@ std::vector<float> unit(std::vector<double> v) {
   norm = std::sqrt(norm);
   std::vector<float> out;
   for (const double x : v) out.push_back(norm > 0 ? static_cast<float>(x / norm) : 0.0f);
-  return out;
-}
-
-std::vector<float> embed_one(Embedder& embedder, std::string_view text) {
-  std::vector<float> out(embedder.dim());
-  const std::string_view texts[] = {text};
-  REQUIRE(embedder.embed(texts, out));
   return out;
 }
 

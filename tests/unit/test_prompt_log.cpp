@@ -17,6 +17,7 @@
 
 #include "io/prompt_log_detail.hpp"
 #include "semcache/prompt_log.hpp"
+#include "shared_data.hpp"
 #include "temp_dir.hpp"
 
 using semcache::ChatMessage;
@@ -404,6 +405,47 @@ TEST_CASE("prompt log: JSON strings are escaped like a byte-by-byte escape, what
   }
 }
 
+TEST_CASE("prompt log: a string reads as its text whether or not it is spelled with escapes", "[prompt_log]") {
+  // Each text is read from its plain spelling (escapes only where JSON needs them), with and
+  // without whitespace after it, and from a spelling that escapes every ASCII byte as \u00XX:
+  // all must give the text, in the prompt, the response and the params that go into the
+  // canonical request (two spellings of one request are one cache key).
+  TempDir dir;
+  const auto escape_every_ascii_byte = [](std::string_view text) {
+    std::string out = "\"";
+    for (const char ch : text) {
+      const auto c = static_cast<unsigned char>(ch);
+      if (c < 0x80) {
+        out += fmt::format("\\u{:04x}", c);
+      } else {
+        out.push_back(ch);
+      }
+    }
+    return out + "\"";
+  };
+  const auto line_with = [](const std::string& spelling, const char* gap) {
+    return "{\"prompt\": " + spelling + gap + ", \"response\": " + spelling + gap +
+           ", \"model\": \"m\", \"params\": {\"stop\": [" + spelling + gap + "]}}";
+  };
+  const std::vector<std::string> texts = {
+      "", "a", "plain words", "caf\xc3\xa9 \xf0\x9f\x98\x80", std::string(5000, 'x'), "ends with a backslash \\",
+      "\"quoted\"", "line\nbreak\ttab", "\x01\x1f", std::string(3000, 'y') + "\\", "\\" + std::string(3000, 'z')};
+  for (const std::string& text : texts) {
+    std::string plain;
+    semcache::detail::append_json_string(plain, text);
+    INFO("text of " << text.size() << " bytes, spelled " << plain.substr(0, 40));
+    const PromptRecord as_is = read_one(dir, line_with(plain, ""));
+    const PromptRecord spaced = read_one(dir, line_with(plain, " \t "));
+    const PromptRecord escaped = read_one(dir, line_with(escape_every_ascii_byte(text), ""));
+    for (const PromptRecord* record : {&as_is, &spaced, &escaped}) {
+      CHECK(record->prompt == text);
+      CHECK(record->response == text);
+    }
+    CHECK(semcache::canonical_request(as_is) == semcache::canonical_request(escaped));
+    CHECK(semcache::canonical_request(spaced) == semcache::canonical_request(escaped));
+  }
+}
+
 TEST_CASE("prompt log: each malformed line is refused with its file and line", "[prompt_log]") {
   TempDir dir;
   struct Case {
@@ -466,8 +508,9 @@ TEST_CASE("prompt log: each malformed line is refused with its file and line", "
   for (const char* invalid : {R"({"prompt": "a")", R"({"prompt": "a", "embedding": [1, NaN]})",
                               R"({"prompt": "a", "extra": {"b": tru}})", R"({"prompt": "a", "extra": [1, 2,]})",
                               R"({"prompt": "a\q"})", R"({"prompt": "a", "temperature": 1e999})", R"({"prompt": "a"} x)",
-                              "{\"prompt\": \"\xff\"}",
-                              "prompt: a"}) {
+                              "{\"prompt\": \"\xff\"}", "{\"prompt\": \"a\x01" "b\"}",
+                              "{\"prompt\": \"a\", \"extra\": \"tab\tinside\"}", R"({"prompt": "a", "extra": "\q"})",
+                              R"({"prompt": "a", "stop": ["\u12"]})", "prompt: a"}) {
     INFO(invalid);
     std::string path;
     const std::string message = error_on_line_4(dir, invalid, path);
@@ -561,11 +604,7 @@ TEST_CASE("prompt log: a 100,000-line log streams through one record", "[prompt_
 }
 
 TEST_CASE("prompt log: real Arena-Hard prompts read without error", "[prompt_log]") {
-#ifdef SEMCACHE_SHARED_DATA
-  const std::filesystem::path data_dir = SEMCACHE_SHARED_DATA;
-#else
-  const std::filesystem::path data_dir = "/work/shared/data";
-#endif
+  const std::filesystem::path data_dir = semcache::testing::shared_data();
   // Lines are {"uid", "category", "cluster", "prompt"} (v0.1) or {"uid", "category",
   // "subcategory", "prompt"} (v2.0): the topic is mapped to the ground-truth group.
   struct Source {
