@@ -428,7 +428,8 @@ TEST_CASE("cluster store: round trip of every operation, and scan over all prima
   const ClusterStats after = stats_of(*store);
   int nodes_used = 0;
   for (std::size_t i = 0; i < after.node_requests.size(); ++i) {
-    const auto& [address, count] = after.node_requests[i];
+    const std::string& address = after.node_requests[i].first;
+    const std::uint64_t count = after.node_requests[i].second;
     const auto it = std::find_if(before.node_requests.begin(), before.node_requests.end(),
                                  [&](const auto& entry) { return entry.first == address; });
     const std::uint64_t earlier = it == before.node_requests.end() ? 0 : it->second;

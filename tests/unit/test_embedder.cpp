@@ -9,8 +9,6 @@
 
 #include <catch2/catch.hpp>
 
-#include <simdjson.h>
-
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
@@ -35,7 +33,6 @@ semcache::EmbedderOptions with_dim(std::size_t dim) {
   options.dim = dim;
   return options;
 }
-
 
 bool is_zero(const std::vector<float>& v) {
   return std::all_of(v.begin(), v.end(), [](float x) { return x == 0.0f; });

@@ -10,8 +10,6 @@
 
 #include <catch2/catch.hpp>
 
-#include <simdjson.h>
-
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>

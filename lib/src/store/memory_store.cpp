@@ -310,12 +310,12 @@ class MemoryStore final : public Store {
     // HSET semantics for a repeated field: the last value wins.
     Record record;
     record.reserve(write.fields.size());
-    for (const auto& [field, value] : write.fields) {
-      auto same = std::find_if(record.begin(), record.end(), [&](const auto& kv) { return kv.first == field; });
+    for (const auto& field : write.fields) {
+      auto same = std::find_if(record.begin(), record.end(), [&](const auto& kv) { return kv.first == field.first; });
       if (same != record.end()) {
-        same->second = value;
+        same->second = field.second;
       } else {
-        record.emplace_back(field, value);
+        record.push_back(field);
       }
     }
     const std::size_t bytes = record_bytes(write.key, record);

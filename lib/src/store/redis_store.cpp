@@ -52,7 +52,6 @@
 #include <algorithm>
 #include <charconv>
 #include <optional>
-#include <ranges>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -87,6 +86,7 @@ struct BatchBuffers {
   std::vector<std::string_view> argv;
   std::vector<std::string> values;     // the encoded records of the batch's writes
   std::vector<std::string> counters;   // counter keys of the command being sent
+  std::vector<std::string_view> keys;  // the written keys whose counters are reset
 };
 
 class RedisStore final : public Store {
@@ -273,8 +273,11 @@ class RedisStore final : public Store {
       }
     }
     if (resets_counters(batch)) {
-      auto reset = batch.writes | std::views::filter([](const RecordWrite& write) { return !write.counter_absent; }) |
-                   std::views::transform([](const RecordWrite& write) -> std::string_view { return write.key; });
+      std::vector<std::string_view>& reset = buffers.keys;
+      reset.clear();
+      for (const RecordWrite& write : batch.writes) {
+        if (!write.counter_absent) reset.push_back(write.key);
+      }
       if (Status st = append_counters("DEL", reset); !st) return st;
     }
     for (const CounterAdd& add : adds) {

@@ -67,15 +67,13 @@ std::optional<std::uint64_t> parse_unsigned(std::string_view text) {
   return value;
 }
 
-std::uint32_t byteswap32(std::uint32_t x) { return __builtin_bswap32(x); }
-
 std::string_view float_bytes(std::span<const float> row, std::vector<char>& scratch) {
   if constexpr (std::endian::native == std::endian::little) {
     return {reinterpret_cast<const char*>(row.data()), row.size_bytes()};
   } else {
     scratch.resize(row.size_bytes());
     for (std::size_t i = 0; i < row.size(); ++i) {
-      const auto swapped = byteswap32(std::bit_cast<std::uint32_t>(row[i]));
+      const auto swapped = __builtin_bswap32(std::bit_cast<std::uint32_t>(row[i]));
       std::memcpy(scratch.data() + i * 4, &swapped, 4);
     }
     return {scratch.data(), scratch.size()};
@@ -89,7 +87,7 @@ void append_floats(std::string_view bytes, std::vector<float>& rows) {
   std::memcpy(rows.data() + at, bytes.data(), count * sizeof(float));
   if constexpr (std::endian::native != std::endian::little) {
     for (std::size_t i = at; i < rows.size(); ++i) {
-      rows[i] = std::bit_cast<float>(byteswap32(std::bit_cast<std::uint32_t>(rows[i])));
+      rows[i] = std::bit_cast<float>(__builtin_bswap32(std::bit_cast<std::uint32_t>(rows[i])));
     }
   }
 }
