@@ -15,7 +15,11 @@
 //   XADD k [MAXLEN ~ n] * p payload                    per append
 //   GET k, GET counter                                 per read
 // Multi-key DEL/UNLINK/MGET are split because a cluster refuses keys of several slots in one
-// command (CROSSSLOT); a GET that finds another type reads as nil, as MGET does on one node.
+// command (CROSSSLOT), and even a record with its counter (one slot) cannot be read by one
+// MGET: while its slot migrates, the importing node answers TRYAGAIN to a multi-key command
+// as long as one of its keys is missing, as a counter usually is, so such reads would fail
+// until the migration ends (tried: "ASK during a slot migration" in test_cluster_store.cpp
+// failed). A GET that finds another type reads as nil, as MGET does on one node.
 // RedisStore's single MSET and MGET become per-key SETs and GETs for the same reason (and
 // RecordWrite::counter_absent is not used: every write resets its counter).
 // run() groups the commands by the node that owns their slot, keeping their order, leases one
