@@ -80,9 +80,11 @@ void print_table(const ReplayResult& r, const ReplayOptions& o) {
                f.cost_saved_usd);
   }
   std::uint64_t errors = 0, dropped = 0;
+  std::string first_error;
   for (const ReplayFigures& f : r.runs) {
     errors += f.errors;
     dropped += f.dropped_stores;
+    if (first_error.empty()) first_error = f.first_store_error;
   }
   {
     const ReplayFigures& f = r.runs.front();
@@ -105,6 +107,7 @@ void print_table(const ReplayResult& r, const ReplayOptions& o) {
   if (errors > 0 || dropped > 0) {
     fmt::print("\nthe store failed during the replay: {} lookups failed (served as misses), {} stores dropped\n", errors,
                dropped);
+    if (!first_error.empty()) fmt::print("first failure: {}\n", first_error);
   }
   if (!r.unpriced_models.empty()) {
     std::string models;

@@ -77,6 +77,11 @@ wait "$replay_pid"; rc=$?
 if [ -f "$WORK/kill.json" ]; then
   jq -e '.errors > 0' "$WORK/kill.json" >/dev/null && pass "failed lookups are counted ($(jq .errors "$WORK/kill.json"))" ||
     fail_check "no errors counted: $(jq -c '{errors, dropped_stores}' "$WORK/kill.json")"
+  # The first failure is said, naming the server (a refused connection or a timeout), never its password.
+  jq -e --arg at "127.0.0.1:$port" '.first_store_error | contains($at) and (contains("s3cret") | not)' "$WORK/kill.json" >/dev/null &&
+    grep -q "^first failure: .*127.0.0.1:$port" "$WORK/kill.out" && ! grep -q s3cret "$WORK/kill.out" &&
+    pass "the first failure is reported: $(jq -r .first_store_error "$WORK/kill.json")" ||
+    fail_check "first failure not reported: $(jq -c .first_store_error "$WORK/kill.json"); $(grep -c 'first failure' "$WORK/kill.out")"
   jq -e '.store.reconnects >= 2' "$WORK/kill.json" >/dev/null && pass "reconnected after each restart ($(jq .store.reconnects "$WORK/kill.json"))" ||
     fail_check "reconnects: $(jq -c '.store' "$WORK/kill.json")"
   jq -e '.hits.exact + .hits.semantic + .misses + .errors == .requests and .requests == 20000' "$WORK/kill.json" >/dev/null &&

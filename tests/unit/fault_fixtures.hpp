@@ -140,6 +140,8 @@ class ObservedStore final : public Store {
       counts_.failed_batches += 1;
       counts_.failed_reads += batch.reads.size();
       counts_.dropped_writes += batch.writes.size();
+    } else {
+      counts_.dropped_writes += result->refused_writes.size();
     }
     finish(start, result ? Status::ok() : result.status());
     return result;

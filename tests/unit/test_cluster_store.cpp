@@ -166,7 +166,7 @@ TEST_CASE("cluster slots: key_slot agrees with CLUSTER KEYSLOT of a real cluster
   }
 }
 
-TEST_CASE("cluster slots: slot maps from CLUSTER SHARDS and CLUSTER SLOTS; redirections", "[cluster]") {
+TEST_CASE("cluster slots: slot maps from CLUSTER SHARDS and CLUSTER SLOTS, redirections", "[cluster]") {
   SECTION("CLUSTER SHARDS: the online master is the primary") {
     const Reply reply = array({
         array({text("slots"), array({number(0), number(99), number(200), number(299)}), text("nodes"),
@@ -366,6 +366,19 @@ TEST_CASE("cluster store: random batches give the results and data of a single R
     CHECK(*last == (got_log->empty() ? std::string("0-0") : got_log->back().id));
   }
 
+  // A refused mutation beside reads (an append to the key of a record: a wrong type): both
+  // stores apply the rest, answer the reads and report the refusal.
+  StoreBatch mixed;
+  mixed.writes.push_back({"diff:refused", {{"a", "1"}}, 0ms});
+  mixed.appends.push_back({"diff:refused", "p", 0});
+  mixed.reads = {"diff:refused", keys.front()};
+  const StoreBatchResult expected_mixed = run(**single, mixed);
+  const StoreBatchResult got_mixed = run(*clustered, mixed);
+  CHECK_FALSE(expected_mixed.refused.is_ok());
+  CHECK_FALSE(got_mixed.refused.is_ok());
+  CHECK(got_mixed.records == expected_mixed.records);
+  REQUIRE(got_mixed.records[0]);
+
   // The bytes are RedisStore's: the record blob at the key, the counter at "{KEY}#n", both on
   // the node that owns the key's slot.
   write_one(*clustered, "diff:layout", {{"a", "1"}});
@@ -564,7 +577,7 @@ TEST_CASE("cluster store: ASK during a slot migration, MOVED after it", "[cluste
   CHECK(stats_of(*store).moved == moved.moved);
 }
 
-TEST_CASE("cluster store: a killed primary fails calls fast; its promoted replica serves them", "[cluster]") {
+TEST_CASE("cluster store: a killed primary fails calls fast, its promoted replica serves them", "[cluster]") {
   testing::RedisCluster cluster(1);
   const RedisStoreOptions options{.connect_timeout = 300ms, .command_timeout = 300ms};
   auto store = open_cluster(cluster.seed_url(), options);

@@ -307,7 +307,7 @@ TEST_CASE("compare: a change inside the measured noise passes, one outside it fa
   CHECK_FALSE(undecided.p_value);
 }
 
-TEST_CASE("compare: runs match by ef and k; the others are listed, none matching is an error", "[compare]") {
+TEST_CASE("compare: runs match by ef and k, the others are listed, none matching is an error", "[compare]") {
   const std::string base = recall_json({{16, 0.95, 10000, 50, {}}, {32, 0.97, 7000, 60, {}}});
   const std::string cur = recall_json({{32, 0.97, 7000, 60, {}}, {128, 0.995, 2000, 150, {}}});
   auto result = compare(base, cur);

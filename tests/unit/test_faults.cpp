@@ -1,6 +1,7 @@
 // Fault tests: the cache on a real redis-server (redis_server.hpp) that is killed, restarted
-// empty, stalled past the timeouts, filled past maxmemory, replaced by a closed port or by a
-// server that never answers, or whose password changes under a running process.
+// empty, stalled past the timeouts, filled past maxmemory (evicting or refusing writes),
+// replaced by a closed port or by a server that never answers, or whose password changes under
+// a running process.
 //
 // Each TEST_CASE names the promise it checks. The promises, from cache.hpp and store.hpp:
 //   - bounded latency: while Redis is unhealthy every lookup and store returns within the
@@ -16,7 +17,7 @@
 //     same canonical request), its response is the one stored for it, and the entry exists in
 //     Redis when it is served.
 // Faults are real: SIGKILL, CLIENT PAUSE, DEBUG SLEEP (needs --enable-debug-command on Redis
-// 7), maxmemory with allkeys-lru, CONFIG SET requirepass + CLIENT KILL.
+// 7), maxmemory with allkeys-lru or noeviction, CONFIG SET requirepass + CLIENT KILL.
 
 #include <catch2/catch.hpp>
 
@@ -404,7 +405,7 @@ TEST_CASE("faults: a Redis stalled past the command timeout (CLIENT PAUSE, DEBUG
   check_counters_match(redis.observed->counters(), redis.observed->observed());
 }
 
-TEST_CASE("faults: Redis evicting entries under maxmemory (allkeys-lru) never causes a wrong answer; an evicted "
+TEST_CASE("faults: Redis evicting entries under maxmemory (allkeys-lru) never causes a wrong answer, an evicted "
           "candidate leaves the vector set and the next candidate is served",
           "[faults][redis]") {
   testing::Watchdog watchdog(90s, "faults: maxmemory eviction");
@@ -519,6 +520,96 @@ TEST_CASE("faults: Redis evicting entries under maxmemory (allkeys-lru) never ca
   CHECK(tried_again == 0);
   cache.reset();
   fresh.reset();
+  check_counters_match(redis.observed->counters(), redis.observed->observed());
+}
+
+TEST_CASE("faults: a Redis full under noeviction still serves its hits, and the writes and hit counts it refuses are "
+          "dropped and counted, never a lookup error",
+          "[faults][redis]") {
+  testing::Watchdog watchdog(90s, "faults: noeviction");
+  testing::RedisServer server({"--maxmemory", "2mb", "--maxmemory-policy", "noeviction"});
+  ObservedRedis redis(server.url());
+  auto cache = open_cache(redis.observed, fault_cache_options(CacheMode::kExact));
+  auto write_behind = cache->write_behind();
+  constexpr std::size_t kBatch = 32, kMaxBatches = 100;
+  std::vector<std::string> prompts;  // what the requests' views point at
+  for (std::size_t i = 0; i < kBatch * kMaxBatches; ++i) prompts.push_back("prompt " + std::to_string(i));
+  const std::string padding(4000, 'x');
+  auto request = [&](std::size_t i) { return CacheRequest{.model = "m", .tenant = "t", .canonical = prompts.at(i)}; };
+  auto response = [&](std::size_t i) { return response_for("t", "m", prompts.at(i)) + "|" + padding; };
+  // Each batch carries the previous batch's writes (write-behind) and a batch's requests are
+  // all new, so every lookup here is a miss that stores.
+  auto replay = [&](std::size_t first, std::size_t count) {
+    std::vector<CacheRequest> requests;
+    std::vector<std::string> texts;
+    for (std::size_t i = first; i < first + count; ++i) {
+      requests.push_back(request(i));
+      texts.push_back(response(i));
+    }
+    std::vector<std::string_view> responses(texts.begin(), texts.end());
+    return write_behind.lookup_or_store(requests, responses, {});
+  };
+  auto stats = [&] {
+    const auto all = cache->stats();
+    REQUIRE(all.size() == 1);
+    return all.front();
+  };
+
+  // Fill until Redis refuses writes: 2 MB hold a few hundred of these 4 KB entries beside
+  // Redis's own ~1 MB.
+  std::size_t sent = 0;
+  do {
+    REQUIRE(sent < kMaxBatches * kBatch);
+    for (const LookupResult& r : replay(sent, kBatch)) {
+      INFO(r.error);
+      REQUIRE(r.outcome == LookupOutcome::kMiss);
+    }
+    sent += kBatch;
+  } while (stats().dropped_stores == 0);
+  const NamespaceStats full = stats();
+  INFO("stored " << full.stores << ", dropped " << full.dropped_stores << " after " << sent << " requests");
+  REQUIRE(full.stores > kBatch);
+  REQUIRE(full.errors == 0);
+
+  // The first batch's entries are hits though the same round trip carries writes Redis refuses
+  // (the last batch's, held), and so are they again with the refused hit counts of this batch.
+  for (int round = 0; round < 2; ++round) {
+    INFO("round " << round);
+    for (const LookupResult& r : replay(0, kBatch)) {
+      INFO(r.error);
+      REQUIRE(r.outcome == LookupOutcome::kExactHit);
+      CHECK(r.entry.response == response(std::stoul(r.entry.canonical.substr(7))));
+    }
+  }
+  // One at a time too (the queued hit count rides with the next lookup's read, and is refused).
+  for (std::size_t i = 0; i < 3; ++i) {
+    const LookupResult r = cache->lookup(request(i));
+    INFO(r.error);
+    CHECK(r.outcome == LookupOutcome::kExactHit);
+  }
+  const Status flushed = write_behind.flush();
+  CHECK(flushed);  // the last replay() hit only: nothing was held
+
+  // Redis did refuse: OOM errors; every entry counted as stored is in Redis, none counted as
+  // dropped is, and the cache's and the store's counters agree with what the test saw.
+  const detail::Reply errors = testing::admin_command(server.url(), {"INFO", "errorstats"});
+  INFO(errors.str);
+  CHECK(errors.str.find("errorstat_OOM:count=") != std::string::npos);
+  const NamespaceStats end = stats();
+  CHECK(end.errors == 0);
+  INFO(end.first_error);
+  CHECK(end.first_error.find("OOM command not allowed") != std::string::npos);
+  CHECK(end.lookups == end.exact_hits + end.misses);
+  CHECK(end.exact_hits == 2 * kBatch + 3);
+  CHECK(end.stores + end.dropped_stores == sent);
+  std::size_t in_redis = 0;
+  for (std::size_t i = 0; i < sent; ++i) {
+    auto stored = read_direct(*redis.observed, entry_key("m", "t", prompts[i]));
+    REQUIRE(stored);
+    if (stored->has_value()) ++in_redis;
+  }
+  CHECK(in_redis == end.stores);
+  cache.reset();
   check_counters_match(redis.observed->counters(), redis.observed->observed());
 }
 

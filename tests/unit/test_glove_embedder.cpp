@@ -448,7 +448,7 @@ TEST_CASE("glove: tokens the vocabulary lacks fall back, and the n-gram part cov
   }
 }
 
-TEST_CASE("glove: a batch equals one text at a time; counters; a wrong output size", "[glove][embedder]") {
+TEST_CASE("glove: a batch equals one text at a time, counters, a wrong output size", "[glove][embedder]") {
   REQUIRE_GLOVE_30K(path);
   auto embedder = semcache::open_glove_embedder(*path);
   REQUIRE(embedder.has_value());

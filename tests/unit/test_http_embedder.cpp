@@ -402,7 +402,7 @@ TEST_CASE("http embedder: a 429 is retried and counted", "[embedder][http]") {
   CHECK(http->failed_calls == 0);
 }
 
-TEST_CASE("http embedder: 5xx until retries run out is unavailable; other 4xx are not retried",
+TEST_CASE("http embedder: 5xx until retries run out is unavailable, other 4xx are not retried",
           "[embedder][http]") {
   std::atomic<int> status_code{503};
   EmbeddingServer server([&](const httplib::Request& request, httplib::Response& response, std::size_t number) {

@@ -120,7 +120,7 @@ TEST_CASE("prompt log: the DESIGN.md schema, field by field", "[prompt_log]") {
   CHECK(r.params_json == R"({"max_tokens":256,"temperature":0.7})");
 }
 
-TEST_CASE("prompt log: only the prompt is required; nulls are absent", "[prompt_log]") {
+TEST_CASE("prompt log: only the prompt is required, nulls are absent", "[prompt_log]") {
   TempDir dir;
   PromptRecord r = read_one(dir, R"({"prompt": "hi"})");
   CHECK(r.prompt == "hi");
@@ -182,7 +182,7 @@ TEST_CASE("prompt log: OpenAI chat request/response pair", "[prompt_log]") {
   CHECK(r.latency_ms == 420.0);
 }
 
-TEST_CASE("prompt log: OpenAI completion pair; top-level fields win over the response's", "[prompt_log]") {
+TEST_CASE("prompt log: OpenAI completion pair, top-level fields win over the response's", "[prompt_log]") {
   TempDir dir;
   const PromptRecord r = read_one(
       dir,

@@ -248,7 +248,7 @@ TEST_CASE("replay on a cluster: slots migrated during the replay fail no request
   CHECK(f.cluster->moved + f.cluster->asked > 0);
 }
 
-TEST_CASE("replay on a cluster: a primary killed during the replay; its replica serves after the failover",
+TEST_CASE("replay on a cluster: a primary killed during the replay, its replica serves after the failover",
           "[cluster][replay]") {
   TempDir dir;
   // 6,000 requests over about 6 s of log: the kill at 1 s, the failover within about 3 s.

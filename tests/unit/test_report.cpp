@@ -130,7 +130,7 @@ TEST_CASE("report: a recall result reads into the model, with the QPS spread of 
   CHECK(again.runs[0].qps_spread->max == 30000.25);
 }
 
-TEST_CASE("report: a replay result reads per threshold; a missing Wilson interval is computed", "[report]") {
+TEST_CASE("report: a replay result reads per threshold, a missing Wilson interval is computed", "[report]") {
   const ReportInput r_input = parse(kReplay, "replay.json");
   const auto& r = std::get<semcache::ReportReplay>(r_input.figures);
   CHECK(r.mode == "both");

@@ -344,6 +344,39 @@ void check_counters(Store& store, bool is_redis) {
   CHECK(after.round_trips == before.round_trips + (is_redis ? 1 : 0));  // the whole batch: one round trip
 }
 
+// A refused mutation (an append to a key that holds a record: a wrong type) fails a batch
+// without reads. In a batch with reads the other mutations still apply, the reads are answered,
+// and the refusal comes beside them, naming the key; the counters count no failure.
+void check_refusals(Store& store) {
+  write_one(store, "ref:record", {{"v", "1"}});
+  StoreBatch alone;
+  alone.appends.push_back({"ref:record", "x", 0});
+  auto failed = store.execute(alone);
+  REQUIRE_FALSE(failed);
+  CHECK(failed.status().message().find("ref:record") != std::string::npos);
+
+  const StoreCounters before = store.counters();
+  StoreBatch mixed;
+  mixed.writes.push_back({"ref:other", {{"v", "2"}}, 0ms});
+  mixed.increments = {{"ref:record", 0ms}};
+  mixed.appends.push_back({"ref:record", "x", 0});
+  mixed.reads = {"ref:record", "ref:other"};
+  const StoreBatchResult result = run(store, mixed);
+  CHECK_FALSE(result.refused.is_ok());
+  CHECK(result.refused.message().find("ref:record") != std::string::npos);
+  CHECK(result.refused_writes.empty());
+  CHECK(result.appended_ids.empty());
+  REQUIRE(result.records[0]);
+  CHECK(result.counters[0] == 1);
+  REQUIRE(result.records[1]);
+  CHECK(as_map(*result.records[1]) == std::map<std::string, std::string>{{"v", "2"}});
+  const StoreCounters after = store.counters();
+  CHECK(after.failed_batches == before.failed_batches);
+  CHECK(after.records_written == before.records_written + 1);
+  CHECK(after.dropped_writes == before.dropped_writes);
+  CHECK(after.records_read == before.records_read + 2);
+}
+
 void check_contract(const std::shared_ptr<Store>& store, const LetTimePass& let_time_pass, bool is_redis) {
   check_records(*store);
   check_binary(*store);
@@ -351,6 +384,7 @@ void check_contract(const std::shared_ptr<Store>& store, const LetTimePass& let_
   check_increments(*store, let_time_pass);
   check_deletes(*store);
   check_logs(*store);
+  check_refusals(*store);
   check_scan(*store);
   check_counters(*store, is_redis);
 }
@@ -578,7 +612,7 @@ TEST_CASE("memory store: concurrent batches keep a consistent state", "[store][c
   CHECK(capped->counters().evictions == 8 * 200 - 50);
 }
 
-TEST_CASE("redis store: a record is one value beside its counter key; foreign values are refused", "[store][redis]") {
+TEST_CASE("redis store: a record is one value beside its counter key, foreign values are refused", "[store][redis]") {
   testing::RedisServer server;
   auto store = open_redis(server);
   auto url = parse_redis_url(server.url());

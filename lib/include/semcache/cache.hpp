@@ -142,6 +142,8 @@ struct NamespaceStats {
   std::uint64_t errors = 0;             // lookups that failed (store down): served as misses
   std::uint64_t stores = 0;
   std::uint64_t dropped_stores = 0;     // stores lost to a store failure
+  std::string first_error;              // why the first failed lookup or dropped store failed
+                                        // ("" while none did)
   std::uint64_t expired_candidates = 0;
   std::uint64_t invalidated = 0;        // entries deleted by invalidate_*()
   std::uint64_t followed_changes = 0;   // other writers' change-log events applied

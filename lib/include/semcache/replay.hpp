@@ -110,6 +110,7 @@ struct ReplayFigures {
   std::uint64_t misses = 0;
   std::uint64_t errors = 0;             // lookups that failed (served as misses); requests = hits + misses + errors
   std::uint64_t dropped_stores = 0;
+  std::string first_store_error;        // why the first failed lookup or dropped store failed ("" if none)
   bool has_groups = false;              // the log carries ground truth
   std::uint64_t judged_hits = 0;        // hits where the request and the entry both have a group
   std::uint64_t false_hits = 0;

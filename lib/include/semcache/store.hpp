@@ -91,6 +91,14 @@ struct StoreBatchResult {
   std::vector<std::int64_t> counters;          // one per StoreBatch::reads (0 for a missing record)
   std::uint64_t deleted = 0;                   // how many of the deletes existed
   std::vector<std::string> appended_ids;       // one per StoreBatch::appends
+  // A batch with reads can succeed while the server refuses some of its mutations: a Redis at
+  // maxmemory under the noeviction policy answers OOM to writes and still serves reads, and a
+  // full cache should still serve its hits. Then `refused` is the first refusal and
+  // `refused_writes` the index in StoreBatch::writes of each refused write (counted as
+  // dropped); a refused increment, delete or append is in `refused` only. Without reads, a
+  // refusal fails execute().
+  Status refused;
+  std::vector<std::size_t> refused_writes;
 };
 
 // What the store did and what it lost, since it was opened. Monotonic; safe to read any time.
@@ -116,6 +124,8 @@ class Store {
 
   // Applies the batch (see StoreBatch). On failure nothing is known about which mutations
   // happened; the counters record every write of the batch as dropped and every read as failed.
+  // A batch whose reads were answered while some mutations were refused succeeds, with the
+  // refusals in StoreBatchResult::refused.
   virtual Expected<StoreBatchResult> execute(const StoreBatch& batch) = 0;
 
   // Calls on_keys with the keys that start with `prefix`, about `batch_size` at a time (each

@@ -149,10 +149,23 @@ struct Cache::WriteBehind::Held {
   std::vector<std::shared_ptr<NamespaceIndex>> stored_in;
 
   bool empty() const { return batch.empty(); }
-  // Counts the held writes as stored (sent) or dropped, and forgets them.
-  void settle(bool sent) {
-    for (const auto& ns : stored_in) {
-      (sent ? ns->counters().stores : ns->counters().dropped_stores).fetch_add(1, std::memory_order_relaxed);
+  // Counts the held writes, sent as the first writes of a batch, as stored or dropped (all
+  // dropped when the batch failed; those the store refused when it succeeded), and forgets them.
+  void settle(const Expected<StoreBatchResult>& sent) {
+    std::vector<bool> dropped(stored_in.size(), !sent.has_value());
+    if (sent) {
+      for (std::size_t i : sent->refused_writes) {
+        if (i < dropped.size()) dropped[i] = true;
+      }
+    }
+    const std::string why = sent ? sent->refused.message() : sent.status().message();
+    for (std::size_t i = 0; i < stored_in.size(); ++i) {
+      auto& counters = stored_in[i]->counters();
+      if (dropped[i]) {
+        counters.drop_store(why);
+      } else {
+        counters.stores.fetch_add(1, std::memory_order_relaxed);
+      }
     }
     stored_in.clear();
   }
@@ -347,7 +360,7 @@ struct Cache::Impl {
       case LookupOutcome::kMiss: counters.misses.fetch_add(1, std::memory_order_relaxed); break;
       case LookupOutcome::kExactHit: counters.exact_hits.fetch_add(1, std::memory_order_relaxed); break;
       case LookupOutcome::kSemanticHit: counters.semantic_hits.fetch_add(1, std::memory_order_relaxed); break;
-      case LookupOutcome::kError: counters.errors.fetch_add(1, std::memory_order_relaxed); break;
+      case LookupOutcome::kError: counters.fail_lookup(result.error); break;
     }
     ns.record_latency(result.total_ns);
   }
@@ -387,11 +400,11 @@ struct Cache::Impl {
       auto computed = vector_for(request, nullptr);
       if (!computed) {
         if (computed.status().code() == ErrorCode::kInvalidArgument) return computed.status();
-        ns->counters().dropped_stores.fetch_add(1, std::memory_order_relaxed);
+        ns->counters().drop_store(computed.status().message());
         return computed.status();
       }
       if (Status st = ns->ensure_ready(*store); !st) {
-        ns->counters().dropped_stores.fetch_add(1, std::memory_order_relaxed);
+        ns->counters().drop_store(st.message());
         return Status::unavailable("cache store: " + st.message());
       }
       // A zero vector has no direction to search by: the entry serves exact lookups only.
@@ -418,7 +431,7 @@ struct Cache::Impl {
     auto gate = ns->local_write();
     auto done = execute(batch);
     if (!done) {
-      ns->counters().dropped_stores.fetch_add(1, std::memory_order_relaxed);
+      ns->counters().drop_store(done.status().message());
       return Status::unavailable("cache store: " + done.status().message());
     }
     if (!vector.empty()) ns->add_local(id, vector);
@@ -534,7 +547,7 @@ std::vector<LookupResult> Cache::Impl::exact_lookup_or_store(std::span<const Cac
   const auto read_start = Clock::now();
   auto read = execute(reads);
   const std::uint64_t read_ns = elapsed_ns(read_start);
-  if (held != nullptr) held->settle(read.has_value());
+  if (held != nullptr) held->settle(read);
   if (read) {
     for (std::size_t r = 0; r < reads.reads.size(); ++r) {
       KeyState& state = states.find(reads.reads[r])->second;
@@ -586,7 +599,11 @@ std::vector<LookupResult> Cache::Impl::exact_lookup_or_store(std::span<const Cac
     auto wrote = execute(writes);
     for (std::size_t i : written) {
       auto& counters = items[i].ns->counters();
-      (wrote ? counters.stores : counters.dropped_stores).fetch_add(1, std::memory_order_relaxed);
+      if (wrote) {
+        counters.stores.fetch_add(1, std::memory_order_relaxed);
+      } else {
+        counters.drop_store(wrote.status().message());
+      }
     }
   }
   const std::uint64_t per_request_ns = n == 0 ? 0 : elapsed_ns(start) / n;
@@ -777,7 +794,7 @@ Status Cache::WriteBehind::flush() {
   StoreBatch batch = std::move(held_->batch);
   held_->batch = StoreBatch{};
   auto sent = cache_->impl_->execute(batch);
-  held_->settle(sent.has_value());
+  held_->settle(sent);
   if (!sent) return Status::unavailable("cache write-behind flush: " + sent.status().message());
   return Status::ok();
 }

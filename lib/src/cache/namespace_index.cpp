@@ -345,6 +345,7 @@ NamespaceStats NamespaceIndex::stats() const {
   out.errors = counters_.errors.load();
   out.stores = counters_.stores.load();
   out.dropped_stores = counters_.dropped_stores.load();
+  out.first_error = counters_.first_error();
   out.expired_candidates = counters_.expired_candidates.load();
   out.invalidated = counters_.invalidated.load();
   out.followed_changes = counters_.followed_changes.load();

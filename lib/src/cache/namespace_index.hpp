@@ -35,6 +35,31 @@ struct NamespaceCounters {
   std::atomic<std::uint64_t> expired_candidates{0};
   std::atomic<std::uint64_t> invalidated{0};
   std::atomic<std::uint64_t> followed_changes{0};
+
+  // A store dropped or a lookup failed, counted with why: the first why is kept (first_error).
+  void drop_store(std::string_view why) {
+    dropped_stores.fetch_add(1, std::memory_order_relaxed);
+    note(why);
+  }
+  void fail_lookup(std::string_view why) {
+    errors.fetch_add(1, std::memory_order_relaxed);
+    note(why);
+  }
+  std::string first_error() const {
+    std::lock_guard lock(error_mutex_);
+    return first_error_;
+  }
+
+ private:
+  void note(std::string_view why) {
+    if (noted_.load(std::memory_order_acquire)) return;
+    std::lock_guard lock(error_mutex_);
+    if (first_error_.empty()) first_error_ = why;
+    noted_.store(true, std::memory_order_release);
+  }
+  mutable std::mutex error_mutex_;
+  std::string first_error_;
+  std::atomic<bool> noted_{false};
 };
 
 // What a namespace needs to know about its Cache to rebuild and follow.

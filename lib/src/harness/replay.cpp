@@ -877,7 +877,10 @@ class Replayer {
       cumulative += w.requests;
       f.timeline.push_back({cumulative, w.last_ts, static_cast<double>(w.hits) / static_cast<double>(w.requests)});
     }
-    for (const NamespaceStats& stats : cache.stats()) f.dropped_stores += stats.dropped_stores;
+    for (const NamespaceStats& stats : cache.stats()) {
+      f.dropped_stores += stats.dropped_stores;
+      if (f.first_store_error.empty()) f.first_store_error = stats.first_error;
+    }
     return f;
   }
 

@@ -79,6 +79,7 @@ void write_figures(JsonWriter& out, const ReplayFigures& f) {
   out.key("unpriced_hits").value(f.unpriced_hits);
   out.key("errors").value(f.errors);
   out.key("dropped_stores").value(f.dropped_stores);
+  if (!f.first_store_error.empty()) out.key("first_store_error").value(f.first_store_error);
   out.key("seconds").value(f.seconds);
   const double lookup_total_ns = f.lookup_ns.summary().mean * static_cast<double>(f.lookup_ns.count());
   auto share = [&](std::uint64_t ns) { return lookup_total_ns > 0 ? static_cast<double>(ns) / lookup_total_ns : 0.0; };

@@ -268,12 +268,16 @@ class MemoryStore final : public Store {
     }
   }
 
+  // Like Redis, every mutation is applied or refused on its own; a refusal fails a batch
+  // without reads and is StoreBatchResult::refused in a batch with reads.
   Status apply(const StoreBatch& batch, StoreBatchResult& result) {
     const std::int64_t now = now_ms();
+    Status refused;
+    auto refuse = [&refused](Status st) {
+      if (refused && !st) refused = std::move(st);
+    };
     for (const RecordWrite& write : batch.writes) apply_write(write, now);
-    for (const CounterIncrement& increment : batch.increments) {
-      if (Status st = apply_increment(increment, now); !st) return st;
-    }
+    for (const CounterIncrement& increment : batch.increments) refuse(apply_increment(increment, now));
     for (const std::string& key : batch.deletes) {
       Shard& shard = shard_for(key);
       std::lock_guard lock(shard.mutex);
@@ -284,9 +288,15 @@ class MemoryStore final : public Store {
     }
     result.appended_ids.reserve(batch.appends.size());
     for (const LogAppend& append : batch.appends) {
-      auto id = apply_append(append, now);
-      if (!id) return id.status();
-      result.appended_ids.push_back(std::move(*id));
+      if (auto id = apply_append(append, now)) {
+        result.appended_ids.push_back(std::move(*id));
+      } else {
+        refuse(id.status());
+      }
+    }
+    if (!refused) {
+      if (batch.reads.empty()) return refused;
+      result.refused = std::move(refused);
     }
     result.records.reserve(batch.reads.size());
     result.counters.reserve(batch.reads.size());

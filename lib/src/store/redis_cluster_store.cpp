@@ -243,7 +243,7 @@ class RedisClusterStore final : public Store {
       return StoreBatchResult{};
     }
     auto result = run_batch(batch);
-    counters_.count_batch(batch, result.has_value());
+    counters_.count_batch(batch, result.has_value(), result ? result->refused_writes.size() : 0);
     return result;
   }
 
@@ -655,8 +655,9 @@ class RedisClusterStore final : public Store {
     return read_results(batch, commands, roles);
   }
 
-  // The replies back into a result, judged as RedisStore judges them; the first error (in
-  // command order) fails the call.
+  // The replies back into a result, judged as RedisStore judges them: an error reply to a
+  // mutation is a refusal when the batch has reads (StoreBatchResult::refused); otherwise the
+  // first error (in command order) fails the call.
   Expected<StoreBatchResult> read_results(const StoreBatch& batch, std::vector<Command>& commands,
                                           const std::vector<std::pair<Role, std::size_t>>& roles) {
     Status first_error;
@@ -675,7 +676,13 @@ class RedisClusterStore final : public Store {
       // RedisStore's MGET reads a key of another type as nil: no record, no counter.
       if ((role == Role::kRead || role == Role::kReadCounter) && wrong_type) continue;
       if (reply.is_error()) {
-        note(reply_error(command, quoted(command.args.front(), command.key())));
+        Status st = reply_error(command, quoted(command.args.front(), command.key()));
+        if (role == Role::kRead || role == Role::kReadCounter) {
+          note(std::move(st));
+        } else if (result.refused.is_ok()) {
+          result.refused = std::move(st);
+        }
+        if (role == Role::kWrite) result.refused_writes.push_back(item);
         continue;
       }
       switch (role) {
@@ -725,6 +732,7 @@ class RedisClusterStore final : public Store {
       }
     }
     if (!first_error) return first_error;
+    if (batch.reads.empty() && !result.refused) return result.refused;
     return result;
   }
 

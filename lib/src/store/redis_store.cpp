@@ -106,7 +106,7 @@ class RedisStore final : public Store {
       return StoreBatchResult{};
     }
     auto result = run_batch(batch);
-    counters_.count_batch(batch, result.has_value());
+    counters_.count_batch(batch, result.has_value(), result ? result->refused_writes.size() : 0);
     return result;
   }
 
@@ -312,27 +312,42 @@ class RedisStore final : public Store {
 
   // Reads the replies in the order send_batch() appended the commands. Every reply is read,
   // even after an error reply, so the connection stays usable; an I/O error ends it at once.
+  // An error reply to a mutation is a refusal (StoreBatchResult::refused) when the batch has
+  // reads and they are answered; any other error fails the call.
   Expected<StoreBatchResult> read_batch(RedisConnection& connection, const StoreBatch& batch,
                                         const std::vector<CounterAdd>& adds) {
-    Status first_error;
+    StoreBatchResult result;
+    Status first_error;  // of the reads, or of anything that is not an error reply to a mutation
     auto note = [&first_error](Status st) {
       if (first_error.is_ok()) first_error = std::move(st);
     };
-    // Reads the next reply; a Redis error reply is noted against `what()`.
-    auto next = [&](auto&& what) -> Expected<Reply> {
+    // Reads the next reply; a Redis error reply is noted against `what()`, as a refusal when
+    // `mutation` and as an error otherwise.
+    auto next = [&](auto&& what, bool mutation = true) -> Expected<Reply> {
       auto reply = connection.read_reply();
       if (!reply) return failed(reply.status());
-      if (reply->is_error()) note(connection.error_status(*reply, what()));
+      if (reply->is_error()) {
+        Status st = connection.error_status(*reply, what());
+        if (!mutation) {
+          note(std::move(st));
+        } else if (result.refused.is_ok()) {
+          result.refused = std::move(st);
+        }
+      }
       return reply;
     };
 
     if (writes_as_one_mset(batch)) {
       auto reply = next([&] { return "MSET of " + std::to_string(batch.writes.size()) + " records"; });
       if (!reply) return reply.status();
+      if (reply->is_error()) {
+        for (std::size_t i = 0; i < batch.writes.size(); ++i) result.refused_writes.push_back(i);
+      }
     } else {
-      for (const RecordWrite& write : batch.writes) {
-        auto reply = next([&] { return "write of '" + detail::printable_key(write.key) + "'"; });
+      for (std::size_t i = 0; i < batch.writes.size(); ++i) {
+        auto reply = next([&] { return "write of '" + detail::printable_key(batch.writes[i].key) + "'"; });
         if (!reply) return reply.status();
+        if (reply->is_error()) result.refused_writes.push_back(i);
       }
     }
     if (resets_counters(batch)) {
@@ -346,7 +361,6 @@ class RedisStore final : public Store {
       }
     }
 
-    StoreBatchResult result;
     if (!batch.deletes.empty()) {
       auto reply = next([&] { return "UNLINK of " + std::to_string(batch.deletes.size()) + " keys"; });
       if (!reply) return reply.status();
@@ -372,9 +386,10 @@ class RedisStore final : public Store {
 
     if (batch.reads.empty()) {
       if (!first_error) return first_error;
+      if (!result.refused) return result.refused;
       return result;
     }
-    auto values = next([&] { return "MGET of " + std::to_string(batch.reads.size()) + " records"; });
+    auto values = next([&] { return "MGET of " + std::to_string(batch.reads.size()) + " records"; }, false);
     if (!values) return values.status();
     if (values->is_error()) return first_error;
     if (!values->is_array() || values->elements.size() != 2 * batch.reads.size()) {

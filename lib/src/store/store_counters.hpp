@@ -28,12 +28,14 @@ struct AtomicStoreCounters {
   std::atomic<std::uint64_t> evictions{0};
   std::atomic<std::uint64_t> expirations{0};
 
-  // One execute() of `batch` that succeeded or failed: on failure every write counts as dropped
-  // and every read as failed (nothing is known about which happened).
-  void count_batch(const StoreBatch& batch, bool succeeded) {
+  // One execute() of `batch` that succeeded (with `refused_writes` of its writes refused) or
+  // failed: on failure every write counts as dropped and every read as failed (nothing is
+  // known about which happened).
+  void count_batch(const StoreBatch& batch, bool succeeded, std::size_t refused_writes = 0) {
     bump(batches);
     if (succeeded) {
-      bump(records_written, batch.writes.size());
+      bump(records_written, batch.writes.size() - refused_writes);
+      bump(dropped_writes, refused_writes);
       bump(records_read, batch.reads.size());
     } else {
       bump(failed_batches);
