@@ -52,7 +52,7 @@ struct NamespaceCounters {
 
  private:
   void note(std::string_view why) {
-    if (noted_.load(std::memory_order_acquire)) return;
+    if (why.empty() || noted_.load(std::memory_order_acquire)) return;
     std::lock_guard lock(error_mutex_);
     if (first_error_.empty()) first_error_ = why;
     noted_.store(true, std::memory_order_release);
