@@ -1,7 +1,7 @@
 // Fault tests: the cache on a real redis-server (redis_server.hpp) that is killed, restarted
-// empty, stalled past the timeouts, filled past maxmemory (evicting or refusing writes),
-// replaced by a closed port or by a server that never answers, or whose password changes under
-// a running process.
+// empty, stalled past the timeouts, filled past maxmemory (evicting or refusing writes), a
+// read-only replica, replaced by a closed port or by a server that never answers, or whose
+// password changes under a running process.
 //
 // Each TEST_CASE names the promise it checks. The promises, from cache.hpp and store.hpp:
 //   - bounded latency: while Redis is unhealthy every lookup and store returns within the
@@ -17,7 +17,7 @@
 //     same canonical request), its response is the one stored for it, and the entry exists in
 //     Redis when it is served.
 // Faults are real: SIGKILL, CLIENT PAUSE, DEBUG SLEEP (needs --enable-debug-command on Redis
-// 7), maxmemory with allkeys-lru or noeviction, CONFIG SET requirepass + CLIENT KILL.
+// 7), maxmemory with allkeys-lru or noeviction, --replicaof, CONFIG SET requirepass + CLIENT KILL.
 
 #include <catch2/catch.hpp>
 
@@ -611,6 +611,58 @@ TEST_CASE("faults: a Redis full under noeviction still serves its hits, and the 
   CHECK(in_redis == end.stores);
   cache.reset();
   check_counters_match(redis.observed->counters(), redis.observed->observed());
+}
+
+TEST_CASE("faults: a cache on a read-only replica serves the primary's entries as hits and drops its own stores",
+          "[faults][redis]") {
+  testing::Watchdog watchdog(60s, "faults: read-only replica");
+  testing::RedisServer primary;
+  testing::RedisServer replica({"--replicaof", "127.0.0.1", std::to_string(primary.port())});
+  constexpr std::size_t kStored = 50;
+  std::vector<std::string> prompts, texts;  // what the requests' views point at
+  for (std::size_t i = 0; i < 2 * kStored; ++i) {
+    prompts.push_back("prompt " + std::to_string(i));
+    texts.push_back(response_for("t", "m", prompts.back()));
+  }
+  std::vector<CacheRequest> requests;
+  for (const std::string& prompt : prompts) requests.push_back({.model = "m", .tenant = "t", .canonical = prompt});
+  {
+    ObservedRedis writer(primary.url());
+    auto cache = open_cache(writer.observed, fault_cache_options(CacheMode::kExact));
+    for (std::size_t i = 0; i < kStored; ++i) REQUIRE(cache->store(requests[i], texts[i]));
+  }
+  const auto deadline = Clock::now() + 20s;
+  while (testing::admin_command(replica.url(), {"DBSIZE"}).integer < static_cast<long long>(kStored)) {
+    REQUIRE(Clock::now() < deadline);  // the replica syncs from the primary
+    std::this_thread::sleep_for(50ms);
+  }
+
+  // Twice every prompt: the stored half hits, the other half misses and stores. The second
+  // round trip carries the first one's writes and hit counts, which the replica refuses
+  // (READONLY) while it answers the reads; the last writes go alone and fail.
+  ObservedRedis reader(replica.url());
+  auto cache = open_cache(reader.observed, fault_cache_options(CacheMode::kExact));
+  auto write_behind = cache->write_behind();
+  const std::vector<std::string_view> responses(texts.begin(), texts.end());
+  for (int round = 0; round < 2; ++round) {
+    const std::vector<LookupResult> results = write_behind.lookup_or_store(requests, responses, {});
+    REQUIRE(results.size() == requests.size());
+    for (std::size_t i = 0; i < results.size(); ++i) {
+      INFO("round " << round << ", request " << i << ": " << results[i].error);
+      CHECK(results[i].outcome == (i < kStored ? LookupOutcome::kExactHit : LookupOutcome::kMiss));
+    }
+  }
+  CHECK_FALSE(write_behind.flush());
+  const NamespaceStats stats = cache->stats().front();
+  CHECK(stats.errors == 0);
+  CHECK(stats.exact_hits == 2 * kStored);
+  CHECK(stats.stores == 0);
+  CHECK(stats.dropped_stores == 2 * kStored);
+  INFO(stats.first_error);
+  CHECK(stats.first_error.find("READONLY") != std::string::npos);
+  CHECK(testing::admin_command(primary.url(), {"DBSIZE"}).integer == static_cast<long long>(kStored));
+  cache.reset();
+  check_counters_match(reader.observed->counters(), reader.observed->observed());
 }
 
 TEST_CASE("faults: a closed port and a server that never answers give bounded errors, counted, and never a hang",
