@@ -52,14 +52,11 @@ struct NamespaceCounters {
 
  private:
   void note(std::string_view why) {
-    if (why.empty() || noted_.load(std::memory_order_acquire)) return;
     std::lock_guard lock(error_mutex_);
     if (first_error_.empty()) first_error_ = why;
-    noted_.store(true, std::memory_order_release);
   }
   mutable std::mutex error_mutex_;
   std::string first_error_;
-  std::atomic<bool> noted_{false};
 };
 
 // What a namespace needs to know about its Cache to rebuild and follow.

@@ -143,11 +143,11 @@ class MemoryStore final : public Store {
   explicit MemoryStore(MemoryStoreOptions options) : options_(std::move(options)) {}
 
   Expected<StoreBatchResult> execute(const StoreBatch& batch) override {
-    StoreBatchResult result;
-    Status st = apply(batch, result);
+    StoreBatchResult applied;
+    Status st = apply(batch, applied);
     if (options_.max_records != 0 || options_.max_bytes != 0) enforce_caps();
-    counters_.count_batch(batch, st.is_ok());
-    if (!st) return st;
+    auto result = st ? Expected<StoreBatchResult>(std::move(applied)) : Expected<StoreBatchResult>(std::move(st));
+    counters_.count_batch(batch, result);
     return result;
   }
 

@@ -238,12 +238,8 @@ class RedisClusterStore final : public Store {
   }
 
   Expected<StoreBatchResult> execute(const StoreBatch& batch) override {
-    if (batch.empty()) {
-      counters_.count_batch(batch, true);
-      return StoreBatchResult{};
-    }
-    auto result = run_batch(batch);
-    counters_.count_batch(batch, result.has_value(), result ? result->refused_writes.size() : 0);
+    auto result = batch.empty() ? Expected<StoreBatchResult>(StoreBatchResult{}) : run_batch(batch);
+    counters_.count_batch(batch, result);
     return result;
   }
 
@@ -672,12 +668,13 @@ class RedisClusterStore final : public Store {
       Command& command = commands[c];
       const auto [role, item] = roles[c];
       Reply& reply = command.reply;
+      const bool read = role == Role::kRead || role == Role::kReadCounter;
       const bool wrong_type = reply.is_error() && reply.str.find("WRONGTYPE") != std::string::npos;
       // RedisStore's MGET reads a key of another type as nil: no record, no counter.
-      if ((role == Role::kRead || role == Role::kReadCounter) && wrong_type) continue;
+      if (read && wrong_type) continue;
       if (reply.is_error()) {
         Status st = reply_error(command, quoted(command.args.front(), command.key()));
-        if (role == Role::kRead || role == Role::kReadCounter) {
+        if (read) {
           note(std::move(st));
         } else if (result.refused.is_ok()) {
           result.refused = std::move(st);

@@ -101,12 +101,8 @@ class RedisStore final : public Store {
   }
 
   Expected<StoreBatchResult> execute(const StoreBatch& batch) override {
-    if (batch.empty()) {
-      counters_.count_batch(batch, true);
-      return StoreBatchResult{};
-    }
-    auto result = run_batch(batch);
-    counters_.count_batch(batch, result.has_value(), result ? result->refused_writes.size() : 0);
+    auto result = batch.empty() ? Expected<StoreBatchResult>(StoreBatchResult{}) : run_batch(batch);
+    counters_.count_batch(batch, result);
     return result;
   }
 

@@ -28,14 +28,15 @@ struct AtomicStoreCounters {
   std::atomic<std::uint64_t> evictions{0};
   std::atomic<std::uint64_t> expirations{0};
 
-  // One execute() of `batch` that succeeded (with `refused_writes` of its writes refused) or
-  // failed: on failure every write counts as dropped and every read as failed (nothing is
-  // known about which happened).
-  void count_batch(const StoreBatch& batch, bool succeeded, std::size_t refused_writes = 0) {
+  // One execute() of `batch` and what it returned: on success the writes the server refused
+  // count as dropped; on failure every write counts as dropped and every read as failed
+  // (nothing is known about which happened).
+  void count_batch(const StoreBatch& batch, const Expected<StoreBatchResult>& result) {
     bump(batches);
-    if (succeeded) {
-      bump(records_written, batch.writes.size() - refused_writes);
-      bump(dropped_writes, refused_writes);
+    if (result) {
+      const std::size_t refused = result->refused_writes.size();
+      bump(records_written, batch.writes.size() - refused);
+      bump(dropped_writes, refused);
       bump(records_read, batch.reads.size());
     } else {
       bump(failed_batches);
