@@ -228,6 +228,45 @@ TEST_CASE("prompt log: blank lines, BOM, CRLF, no final newline, line numbers, c
   CHECK(reader->path() == path);
 }
 
+TEST_CASE("prompt log: lines across read blocks and lines longer than a block", "[prompt_log]") {
+  // The reader reads 256 kB blocks: lines of every length from 1 to 3,000 bytes cross block
+  // boundaries at every offset, and prompts of 600 kB and 1.5 MB need the buffer to grow (twice
+  // for the second). The last line has no '\n'. Every prompt must come back whole, at its line.
+  TempDir dir;
+  std::vector<std::string> prompts;
+  std::string content;
+  std::uint64_t state = 7;
+  for (int i = 0; i < 2500; ++i) {
+    state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+    std::size_t length = 1 + (state >> 33) % 3000;
+    if (i == 100) length = 600000;
+    if (i == 1800) length = 1500000;
+    std::string prompt(length, 'a');
+    for (std::size_t k = 0; k < length; k += 97) prompt[k] = static_cast<char>('a' + (i + k) % 26);
+    content += "{\"prompt\": \"" + prompt + "\"}";
+    if (i + 1 < 2500) content += i % 10 == 3 ? "\n\n" : "\n";  // a blank line now and then
+    prompts.push_back(std::move(prompt));
+  }
+  const std::string path = dir.write("long.jsonl", content);
+  auto reader = open_log(path);
+  PromptRecord record;
+  std::size_t line = 0;
+  for (std::size_t i = 0; i < prompts.size(); ++i) {
+    auto more = reader->next(record);
+    INFO("record " << i);
+    REQUIRE(more.has_value());
+    REQUIRE(*more);
+    line += 1 + (i > 0 && (i - 1) % 10 == 3 ? 1 : 0);
+    CHECK(record.line == line);
+    REQUIRE(record.prompt.size() == prompts[i].size());
+    CHECK(record.prompt == prompts[i]);
+  }
+  auto end = reader->next(record);
+  REQUIRE(end.has_value());
+  CHECK_FALSE(*end);
+  CHECK(reader->bytes_read() == content.size());
+}
+
 TEST_CASE("prompt log: empty and missing files", "[prompt_log]") {
   TempDir dir;
   CHECK(read_all(dir.write("empty.jsonl", "")).empty());

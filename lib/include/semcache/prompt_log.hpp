@@ -102,5 +102,11 @@ class PromptLogReader {
 // "prompt" for "messages". Equal requests give equal text whatever the order of the fields or
 // parameters in the log; tenant, ts and the response are not part of it.
 std::string canonical_request(const PromptRecord& record);
+// The same into `out`, replacing what it held and reusing its capacity.
+void canonical_request(const PromptRecord& record, std::string& out);
+
+// The text a semantic cache embeds: the prompt, or the messages' contents joined by '\n'.
+std::string request_text(const PromptRecord& record);
+void request_text(const PromptRecord& record, std::string& out);
 
 }  // namespace semcache

@@ -1,6 +1,7 @@
 // LatencyHistogram: bucket i < 2048 holds the value i; above that, a value v with highest set
 // bit b (b >= 11) falls in group e = b - 10, and keeps its top 11 bits: index
-// 2048 + (e - 1) * 1024 + ((v >> e) - 1024). 54 groups cover every uint64.
+// 2048 + (e - 1) * 1024 + ((v >> e) - 1024). 54 groups cover every uint64; the buckets grow
+// a group at a time up to the largest value recorded.
 
 #include "semcache/latency_histogram.hpp"
 
@@ -15,7 +16,6 @@ namespace {
 
 constexpr std::size_t kExact = 2048;
 constexpr std::size_t kSubBuckets = 1024;
-constexpr std::size_t kGroups = 54;
 
 std::size_t bucket_of(std::uint64_t v) {
   if (v < kExact) return static_cast<std::size_t>(v);
@@ -34,17 +34,24 @@ double bucket_middle(std::size_t index) {
 
 }  // namespace
 
-LatencyHistogram::LatencyHistogram() : buckets_(kExact + kGroups * kSubBuckets, 0) {}
+void LatencyHistogram::grow_to(std::size_t bucket) {
+  // up to the end of the bucket's group: a group is 1,024 buckets, so growth stays rare
+  const std::size_t size = bucket < kExact ? kExact : kExact + ((bucket - kExact) / kSubBuckets + 1) * kSubBuckets;
+  buckets_.resize(size, 0);
+}
 
 void LatencyHistogram::record(std::uint64_t value) {
-  ++buckets_[bucket_of(value)];
+  const std::size_t bucket = bucket_of(value);
+  if (bucket >= buckets_.size()) grow_to(bucket);
+  ++buckets_[bucket];
   ++count_;
   max_ = std::max(max_, value);
   sum_ += static_cast<double>(value);
 }
 
 void LatencyHistogram::merge(const LatencyHistogram& other) {
-  for (std::size_t i = 0; i < buckets_.size(); ++i) buckets_[i] += other.buckets_[i];
+  if (other.buckets_.size() > buckets_.size()) buckets_.resize(other.buckets_.size(), 0);
+  for (std::size_t i = 0; i < other.buckets_.size(); ++i) buckets_[i] += other.buckets_[i];
   count_ += other.count_;
   max_ = std::max(max_, other.max_);
   sum_ += other.sum_;

@@ -1,7 +1,7 @@
 // Labelled-pair evaluation (`semcache eval pairs`, see pair_eval.hpp).
 //
-// Reading. The file is memory-mapped and walked a line at a time (detail::JsonlLines, shared
-// with the other JSONL readers), each line parsed alone by one reused simdjson DOM parser. DOM
+// Reading. The file is walked a line at a time (detail::JsonlLines, shared with the other
+// JSONL readers), each line parsed alone by one reused simdjson DOM parser. DOM
 // rather than On-Demand because it validates the whole line, so a defect in a field we do not
 // use still makes the line bad, and because the parser's string buffer is reused, the two
 // texts are copied into the pending batch before the next line. A repeated field is refused
@@ -29,7 +29,6 @@
 #include <fmt/format.h>
 
 #include "io/jsonl_lines.hpp"
-#include "io/mapped_file.hpp"
 #include "semcache/json_writer.hpp"
 #include "semcache/machine.hpp"
 #include "vector/distance.hpp"
@@ -168,8 +167,9 @@ double cosine_distance(std::span<const float> a, std::span<const float> b) {
 
 Expected<PairDistances> embed_pairs(const std::string& path, Embedder& embedder, const PairReadOptions& options,
                                     const std::function<void(const PairProgress&)>& progress) {
-  auto file = detail::MappedFile::open(path);
-  if (!file) return file.status();
+  auto opened = detail::JsonlLines::open(path);
+  if (!opened) return opened.status();
+  detail::JsonlLines& lines = *opened;
   PairDistances result;
   result.path = path;
   result.embedder = embedder.identity();
@@ -199,7 +199,6 @@ Expected<PairDistances> embed_pairs(const std::string& path, Embedder& embedder,
   };
 
   dom::parser parser;
-  detail::JsonlLines lines(*file);
   std::string_view line;
   std::size_t last_line = 0;
   while ((options.limit == 0 || result.pairs.size() + labels.size() < options.limit) && lines.next(line)) {
@@ -218,12 +217,13 @@ Expected<PairDistances> embed_pairs(const std::string& path, Embedder& embedder,
     labels.push_back(pair.positive);
     if (labels.size() == batch_pairs) {
       if (Status st = flush(last_line); !st) return st;
-      if (progress) progress({result.pairs.size(), lines.bytes_consumed(), file->size()});
+      if (progress) progress({result.pairs.size(), lines.bytes_consumed(), lines.size()});
     }
   }
+  if (!lines.status()) return lines.status();
   if (Status st = flush(last_line); !st) return st;
   result.lines = lines.line_number();
-  if (progress) progress({result.pairs.size(), lines.bytes_consumed(), file->size()});
+  if (progress) progress({result.pairs.size(), lines.bytes_consumed(), lines.size()});
   if (result.pairs.empty()) {
     return Status::bad_input(fmt::format("{}: no labelled pairs in {} lines{}; {}", path, result.lines,
                                          result.skipped_lines > 0 ? fmt::format(" ({} skipped)", result.skipped_lines) : "",

@@ -106,35 +106,36 @@ struct Item {
   std::string_view model() const { return record.model.empty() ? kUnknownModel : std::string_view(record.model); }
 };
 
-// A bounded FIFO between the reader and the workers. close(): no more items (workers drain
-// what is left); abort(): stop now (a worker failed).
-class ItemQueue {
+// Requests travel from the reader to the workers in chunks: a worker's batch (batched
+// replays) or one request. A chunk comes back to the reader with its Items once a worker is
+// done with it, and the reader reads the next lines into them: their strings keep their
+// capacity, so a line costs no allocation, no Item is moved, and a lock is taken per chunk.
+using Chunk = std::vector<Item>;
+
+// A bounded FIFO of chunks between the reader and the workers. close(): no more chunks
+// (workers drain what is left); abort(): stop now (a worker failed).
+class ChunkQueue {
  public:
-  explicit ItemQueue(std::size_t capacity) : capacity_(capacity) {}
+  explicit ChunkQueue(std::size_t capacity) : capacity_(capacity) {}
 
   // Blocks while full; false when aborted.
-  bool push(Item&& item) {
+  bool push(Chunk&& chunk) {
     std::unique_lock lock(mutex_);
-    not_full_.wait(lock, [&] { return items_.size() < capacity_ || aborted_; });
+    not_full_.wait(lock, [&] { return chunks_.size() < capacity_ || aborted_; });
     if (aborted_) return false;
-    items_.push_back(std::move(item));
+    chunks_.push_back(std::move(chunk));
     not_empty_.notify_one();
     return true;
   }
 
-  // Moves the next `count` items into `out`, or fewer once the input is closed; false when
-  // nothing more will come.
-  bool pop(std::vector<Item>& out, std::size_t count) {
-    out.clear();
+  // The next chunk into `out`; false when nothing more will come.
+  bool pop(Chunk& out) {
     std::unique_lock lock(mutex_);
-    not_empty_.wait(lock, [&] { return items_.size() >= count || closed_ || aborted_; });
-    if (aborted_ || items_.empty()) return false;
-    const std::size_t n = std::min(count, items_.size());
-    for (std::size_t i = 0; i < n; ++i) {
-      out.push_back(std::move(items_.front()));
-      items_.pop_front();
-    }
-    not_full_.notify_all();
+    not_empty_.wait(lock, [&] { return !chunks_.empty() || closed_ || aborted_; });
+    if (aborted_ || chunks_.empty()) return false;
+    out = std::move(chunks_.front());
+    chunks_.pop_front();
+    not_full_.notify_one();
     return true;
   }
 
@@ -155,7 +156,7 @@ class ItemQueue {
   std::mutex mutex_;
   std::condition_variable not_full_;
   std::condition_variable not_empty_;
-  std::deque<Item> items_;
+  std::deque<Chunk> chunks_;
   std::size_t capacity_;
   bool closed_ = false;
   bool aborted_ = false;
@@ -163,36 +164,92 @@ class ItemQueue {
 
 // Where the reader puts items: one queue that every worker takes from, or (by_key) one queue
 // per worker, the item's queue chosen by a hash of its exact key, so that all the requests of
-// one key go to one worker in log order.
+// one key go to one worker in log order. The reader fills item(), then push() adds it to its
+// queue's open chunk, which is queued when it holds chunk_size items.
 class ItemRouter {
  public:
-  ItemRouter(std::size_t workers, std::size_t capacity, bool by_key) : by_key_(by_key) {
-    for (std::size_t w = 0; w < (by_key ? workers : 1); ++w) queues_.push_back(std::make_unique<ItemQueue>(capacity));
+  ItemRouter(std::size_t workers, std::size_t chunk_size, std::size_t capacity, bool by_key)
+      : by_key_(by_key), chunk_size_(chunk_size) {
+    for (std::size_t w = 0; w < (by_key ? workers : 1); ++w) {
+      queues_.push_back(std::make_unique<ChunkQueue>(capacity));
+      open_.emplace_back();
+    }
   }
 
-  ItemQueue& queue_of(std::size_t worker) { return *queues_[by_key_ ? worker : 0]; }
+  ChunkQueue& queue_of(std::size_t worker) { return *queues_[by_key_ ? worker : 0]; }
 
-  bool push(Item&& item) {
+  // The item the reader fills next: a used one whose strings keep their capacity.
+  Item& item() {
+    next_.embed = false;
+    next_.price = nullptr;
+    next_.intended = {};
+    return next_;
+  }
+
+  // Adds item() to its queue's open chunk; false when aborted.
+  bool push() {
     std::size_t at = 0;
     if (by_key_ && queues_.size() > 1) {
       const std::hash<std::string_view> hash;
-      std::size_t h = hash(item.model());
-      h = h * 31 + hash(item.record.tenant);
-      h = h * 31 + hash(item.canonical);
+      std::size_t h = hash(next_.model());
+      h = h * 31 + hash(next_.record.tenant);
+      h = h * 31 + hash(next_.canonical);
       at = h % queues_.size();
     }
-    return queues_[at]->push(std::move(item));
+    OpenChunk& open = open_[at];
+    if (open.filled < open.items.size()) {
+      std::swap(next_, open.items[open.filled]);  // next_ takes the used item it replaces
+    } else {
+      open.items.push_back(std::move(next_));
+    }
+    return ++open.filled < chunk_size_ || send(at);
   }
+
+  // Queues what the open chunks hold, then tells the workers that nothing more comes.
   void close() {
+    for (std::size_t at = 0; at < open_.size(); ++at) {
+      if (open_[at].filled > 0) (void)send(at);
+    }
     for (auto& queue : queues_) queue->close();
   }
   void abort() {
     for (auto& queue : queues_) queue->abort();
   }
 
+  // A worker's processed chunk, for the reader to reuse (`chunk` is left empty).
+  void give_back(Chunk& chunk) {
+    std::lock_guard lock(spare_mutex_);
+    spare_.push_back(std::move(chunk));
+    chunk.clear();
+  }
+
  private:
+  struct OpenChunk {
+    Chunk items;             // items [0, filled) are this chunk's; the rest wait to be reused
+    std::size_t filled = 0;
+  };
+
+  bool send(std::size_t at) {
+    OpenChunk& open = open_[at];
+    open.items.resize(open.filled);
+    const bool sent = queues_[at]->push(std::move(open.items));
+    open.items.clear();
+    open.filled = 0;
+    std::lock_guard lock(spare_mutex_);
+    if (!spare_.empty()) {
+      open.items = std::move(spare_.back());
+      spare_.pop_back();
+    }
+    return sent;
+  }
+
   bool by_key_;
-  std::vector<std::unique_ptr<ItemQueue>> queues_;
+  std::size_t chunk_size_;
+  std::vector<std::unique_ptr<ChunkQueue>> queues_;
+  std::vector<OpenChunk> open_;  // per queue
+  Item next_;
+  std::mutex spare_mutex_;
+  std::vector<Chunk> spare_;     // given back, under spare_mutex_
 };
 
 // The decisions file: one JSON line per request, written by every worker under one lock from
@@ -284,7 +341,7 @@ Origin parse_origin(simdjson::dom::parser& parser, const std::string& attributes
 
 class Worker {
  public:
-  Worker(RunContext& context, ItemQueue& queue, ItemRouter& router)
+  Worker(RunContext& context, ChunkQueue& queue, ItemRouter& router)
       : context_(context), queue_(queue), router_(router) {
     tally_.windows.resize(context.options->timeline_points + 1);
   }
@@ -294,14 +351,15 @@ class Worker {
     const bool batched = replays_in_batches(o);
     std::optional<Cache::WriteBehind> write_behind;
     if (batched) write_behind.emplace(context_.cache->write_behind());
-    std::vector<Item> items;
-    while (queue_.pop(items, batched ? o.batch_size : 1)) {
+    Chunk items;
+    while (queue_.pop(items)) {
       if (batched) {
         run_batch(*write_behind, items);
       } else {
         run_one(items.front());
       }
       if (!failed_.is_ok()) break;
+      router_.give_back(items);
       if (decisions_.size() > (1u << 16)) flush_decisions();
     }
     // The last batch's writes; a failure is counted by the cache as dropped stores.
@@ -321,7 +379,7 @@ class Worker {
     return CacheRequest{item.model(), item.record.tenant, item.canonical, item.text, item.record.embedding};
   }
 
-  void run_batch(Cache::WriteBehind& write_behind, std::vector<Item>& items) {
+  void run_batch(Cache::WriteBehind& write_behind, Chunk& items) {
     std::vector<CacheRequest> requests;
     std::vector<std::string_view> responses;
     std::vector<std::string_view> attributes;
@@ -440,7 +498,7 @@ class Worker {
   }
 
   RunContext& context_;
-  ItemQueue& queue_;
+  ChunkQueue& queue_;
   ItemRouter& router_;
   Tally tally_;
   simdjson::dom::parser parser_;
@@ -480,15 +538,6 @@ Expected<std::uint64_t> count_lines(const std::string& path, std::uint64_t enoug
   return lines + (last == '\n' ? 0 : 1);
 }
 
-std::string text_of(const PromptRecord& record) {
-  if (!record.has_messages()) return record.prompt;
-  std::string text;
-  for (const ChatMessage& message : record.messages) {
-    if (!text.empty()) text += '\n';
-    text += message.content;
-  }
-  return text;
-}
 
 StoreCounters counters_since(const StoreCounters& now, const StoreCounters& before) {
   StoreCounters d;
@@ -655,8 +704,8 @@ class Replayer {
       embedding_line = r.line;
     }
     if (!semantic_) r.embedding.clear();
-    item.canonical = canonical_request(r);
-    item.text = text_of(r);
+    canonical_request(r, item.canonical);
+    request_text(r, item.text);
     item.attributes.reserve(32 + r.group.size());
     item.attributes = R"({"line":)";
     detail::append_json_unsigned(item.attributes, r.line);
@@ -731,7 +780,9 @@ class Replayer {
     context.decisions = repetition == 0 ? decisions_.get() : nullptr;
 
     const bool batched = replays_in_batches(o);
-    ItemRouter router(o.concurrency, batched ? 2 * o.batch_size : std::max<std::size_t>(64, 8 * o.concurrency), batched);
+    // Batched: two batches queued per worker; else single requests, a few per worker.
+    ItemRouter router(o.concurrency, batched ? o.batch_size : 1, batched ? 2 : std::max<std::size_t>(64, 8 * o.concurrency),
+                      batched);
     std::vector<std::unique_ptr<Worker>> workers;
     std::vector<std::thread> threads;
     for (std::size_t w = 0; w < o.concurrency; ++w) {
@@ -789,7 +840,7 @@ class Replayer {
     };
     Status status;
     while (options_.limit == 0 || index < options_.limit) {
-      Item item;
+      Item& item = queue.item();
       auto got = reader.next(item.record);
       for (; reader_messages < reader.skipped_messages().size(); ++reader_messages) {
         note_skipped(reader.skipped_messages()[reader_messages]);
@@ -814,7 +865,7 @@ class Replayer {
         item.intended = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(offset_seconds));
       }
       item.index = index++;
-      if (!queue.push(std::move(item))) break;
+      if (!queue.push()) break;
       if (progress_ && index % kProgressEvery == 0) report(run_index, context, reader);
     }
     if (run_index == 0) {

@@ -63,16 +63,6 @@ constexpr std::uint32_t kNoGroup = 0;
 
 using detail::ratio;
 
-std::string text_of(const PromptRecord& record) {
-  if (!record.has_messages()) return record.prompt;
-  std::string text;
-  for (const ChatMessage& message : record.messages) {
-    if (!text.empty()) text += '\n';
-    text += message.content;
-  }
-  return text;
-}
-
 // The requests of a log as the search needs them.
 struct LogVectors {
   std::size_t dim = 0;
@@ -151,7 +141,7 @@ Status read_log(const std::string& path, Embedder& embedder, const LogTuningOpti
       std::copy(record.embedding.begin(), record.embedding.end(), out.vectors.begin() + static_cast<std::ptrdiff_t>(row * out.dim));
     } else {
       if (pending_texts.empty()) pending_first_line = record.line;
-      pending_texts.push_back(text_of(record));
+      pending_texts.push_back(request_text(record));
       pending_rows.push_back(row);
       if (pending_texts.size() >= std::max<std::size_t>(1, options.batch_texts)) {
         if (Status st = flush(); !st) return st;

@@ -1,11 +1,10 @@
 // The prompt-log reader: JSONL, one request per line, in two shapes (see prompt_log.hpp).
 //
-// Reading follows the JSONL vector reader: the file is mapped, split at '\n' with memchr,
-// and each line is parsed alone by one simdjson On-Demand parser reused for the whole file,
-// so memory stays constant (the parser grows to the longest line; the record handed in is
-// overwritten in place). Lines with SIMDJSON_PADDING bytes of the mapping after them are
-// parsed in place; only the tail of the file is copied into a padded buffer. Per-line parsing
-// keeps error positions as line numbers and lets --on-error skip resume at the next line.
+// Reading follows the JSONL vector reader: the file is read a block at a time and split at
+// '\n' (detail::JsonlLines), and each line is parsed in place, alone, by one simdjson On-Demand
+// parser reused for the whole file, so memory stays constant (buffer and parser grow to the
+// longest line; the record handed in is overwritten in place). Per-line parsing keeps error
+// positions as line numbers and lets --on-error skip resume at the next line.
 //
 // Fields are taken in the order the line gives them, in one pass, since On-Demand cannot go
 // back; what depends on several fields (prompt vs messages, the response's "created" and
@@ -39,7 +38,6 @@
 #include <utility>
 
 #include "io/jsonl_lines.hpp"
-#include "io/mapped_file.hpp"
 #include "io/prompt_log_detail.hpp"
 #include "io/vector_file_detail.hpp"
 
@@ -263,12 +261,10 @@ Expected<std::map<std::string, std::string>> parse_field_mapping(std::string_vie
 }
 
 struct PromptLogReader::Impl {
-  detail::MappedFile file;
   FileNames names;
   bool skip_bad_lines = false;
   od::parser parser;
-  std::vector<char> padded;
-  detail::JsonlLines lines{file};  // reads the mapping `file` holds (assigned in open())
+  detail::JsonlLines lines;
   std::size_t records = 0;
   std::size_t skipped = 0;
   std::vector<std::string> skipped_messages;
@@ -286,11 +282,12 @@ struct PromptLogReader::Impl {
       ++records;
       return true;
     }
+    if (!lines.status()) return lines.status();
     return false;
   }
 
   Status error(const std::string& reason) const {
-    return Status::bad_input(file.path() + ":" + std::to_string(lines.line_number()) + ": " + reason);
+    return Status::bad_input(lines.path() + ":" + std::to_string(lines.line_number()) + ": " + reason);
   }
 
   Status json_error(simdjson::error_code code) const {
@@ -788,7 +785,7 @@ struct PromptLogReader::Impl {
   Status parse_line(std::string_view text, PromptRecord& out) {
     reset(out);
     od::document doc;
-    if (auto err = iterate_line(parser, file, text, padded).get(doc)) return json_error(err);
+    if (auto err = detail::iterate_line(parser, text).get(doc)) return json_error(err);
     od::json_type type;
     if (auto err = doc.type().get(type)) return json_error(err);
     if (type != od::json_type::object) {
@@ -890,10 +887,10 @@ Expected<std::unique_ptr<PromptLogReader>> PromptLogReader::open(const std::stri
                                                                  const PromptLogOptions& options) {
   auto names = resolve_field_names(options.field_names);
   if (!names) return names.status();
-  auto file = detail::MappedFile::open(path);
-  if (!file) return file.status();
+  auto lines = detail::JsonlLines::open(path);
+  if (!lines) return lines.status();
   auto impl = std::make_unique<Impl>();
-  impl->file = std::move(*file);
+  impl->lines = std::move(*lines);
   impl->names = std::move(*names);
   impl->skip_bad_lines = options.skip_bad_lines;
   return std::unique_ptr<PromptLogReader>(new PromptLogReader(std::move(impl)));
@@ -905,13 +902,18 @@ std::size_t PromptLogReader::records() const { return impl_->records; }
 std::size_t PromptLogReader::skipped() const { return impl_->skipped; }
 const std::vector<std::string>& PromptLogReader::skipped_messages() const { return impl_->skipped_messages; }
 std::uint64_t PromptLogReader::bytes_read() const { return impl_->lines.bytes_consumed(); }
-const std::string& PromptLogReader::path() const { return impl_->file.path(); }
+const std::string& PromptLogReader::path() const { return impl_->lines.path(); }
 
 std::string canonical_request(const PromptRecord& record) {
   std::string text;
+  canonical_request(record, text);
+  return text;
+}
+
+void canonical_request(const PromptRecord& record, std::string& text) {
   std::size_t size = 48 + record.model.size() + record.params_json.size() + record.prompt.size();
   for (const ChatMessage& message : record.messages) size += 32 + message.role.size() + message.content.size();
-  text.reserve(size + size / 8);  // room for a few escapes: one allocation per request
+  text.reserve(size + size / 8);  // room for a few escapes: at most one allocation per request
   text = "{";
   if (record.has_messages()) {
     text += "\"messages\":[";
@@ -934,7 +936,24 @@ std::string canonical_request(const PromptRecord& record) {
     detail::append_json_string(text, record.prompt);
   }
   text.push_back('}');
+}
+
+std::string request_text(const PromptRecord& record) {
+  std::string text;
+  request_text(record, text);
   return text;
+}
+
+void request_text(const PromptRecord& record, std::string& text) {
+  if (!record.has_messages()) {
+    text.assign(record.prompt);
+    return;
+  }
+  text.clear();
+  for (const ChatMessage& message : record.messages) {
+    if (!text.empty()) text += '\n';
+    text += message.content;
+  }
 }
 
 }  // namespace semcache

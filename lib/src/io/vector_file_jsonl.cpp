@@ -1,12 +1,10 @@
 // JSONL vector files: one object per line, {"id": ..., "vector": [...], "attributes": {...}}.
 //
-// The file is mapped and split at '\n' with memchr; each line is parsed on its own with the
-// simdjson On-Demand parser, which is reused for the whole file, so memory stays constant
-// (the parser's buffers grow to the longest line and no further). On-Demand needs
-// SIMDJSON_PADDING readable bytes after a document, whatever their content: a line with that
-// much of the mapping after it is parsed in place, and only the last line or so of the file
-// is copied into a padded buffer. Parsing per line, rather than handing the whole file to
-// iterate_many(), keeps the error position a line number and lets blank lines through.
+// The file is read a block at a time and split at '\n' (JsonlLines); each line is parsed in
+// place on its own with the simdjson On-Demand parser, which is reused for the whole file, so
+// memory stays constant (the line buffer and the parser's buffers grow to the longest line and
+// no further). Parsing per line, rather than handing the whole file to iterate_many(), keeps
+// the error position a line number and lets blank lines through.
 //
 // Field order is free; unknown fields are skipped; a repeated field is refused rather than
 // silently taking the first or the last. The id is a string or an integer (rendered in
@@ -97,14 +95,14 @@ std::string_view trim_right(std::string_view text) {
 
 class JsonlVectorReader final : public VectorReader {
  public:
-  explicit JsonlVectorReader(MappedFile file) : file_(std::move(file)), lines_(file_) {}
+  explicit JsonlVectorReader(JsonlLines lines) : lines_(std::move(lines)) {}
 
   // Reads the first record so that dim() is known.
   Status start() {
-    if (file_.size() == 0) return Status::bad_input(file_.path() + ": file is empty");
     auto found = read_record();
     if (!found) return found.status();
-    if (!*found) return Status::bad_input(file_.path() + ": no records (only blank lines)");
+    if (!*found && lines_.bytes_consumed() == 0) return Status::bad_input(lines_.path() + ": file is empty");
+    if (!*found) return Status::bad_input(lines_.path() + ": no records (only blank lines)");
     pending_ = true;
     return Status::ok();
   }
@@ -134,13 +132,16 @@ class JsonlVectorReader final : public VectorReader {
   // Finds the next non-blank line and parses it: true when a record was read, false at EOF.
   Expected<bool> read_record() {
     std::string_view line;
-    if (!lines_.next(line)) return false;
+    if (!lines_.next(line)) {
+      if (!lines_.status()) return lines_.status();
+      return false;
+    }
     if (Status s = parse_line(line); !s) return s;
     return true;
   }
 
   Status error(const std::string& reason) const {
-    return Status::bad_input(file_.path() + ":" + std::to_string(lines_.line_number()) + ": " + reason);
+    return Status::bad_input(lines_.path() + ":" + std::to_string(lines_.line_number()) + ": " + reason);
   }
 
   Status json_error(simdjson::error_code code) const {
@@ -149,7 +150,7 @@ class JsonlVectorReader final : public VectorReader {
 
   Status parse_line(std::string_view line) {
     od::document doc;
-    if (auto err = iterate_line(parser_, file_, line, padded_).get(doc)) return json_error(err);
+    if (auto err = iterate_line(parser_, line).get(doc)) return json_error(err);
     od::json_type type;
     if (auto err = doc.type().get(type)) return json_error(err);
     if (type != od::json_type::object) {
@@ -277,10 +278,8 @@ class JsonlVectorReader final : public VectorReader {
     return error("field \"id\" must be a string or an integer, got " + std::string(json_type_name(type)));
   }
 
-  MappedFile file_;
+  JsonlLines lines_;
   od::parser parser_;
-  std::vector<char> padded_;
-  JsonlLines lines_;  // after file_: it reads the mapping file_ owns
   std::size_t first_line_ = 0;
   std::size_t row_ = 0;
   std::size_t dim_ = 0;
@@ -295,9 +294,9 @@ class JsonlVectorReader final : public VectorReader {
 }  // namespace
 
 Expected<std::unique_ptr<VectorReader>> open_jsonl_reader(const std::string& path) {
-  auto file = MappedFile::open(path);
-  if (!file) return file.status();
-  auto reader = std::make_unique<JsonlVectorReader>(std::move(*file));
+  auto lines = JsonlLines::open(path);
+  if (!lines) return lines.status();
+  auto reader = std::make_unique<JsonlVectorReader>(std::move(*lines));
   if (Status s = reader->start(); !s) return s;
   return std::unique_ptr<VectorReader>(std::move(reader));
 }
