@@ -1,12 +1,12 @@
 #pragma once
 // Reading and writing files of vectors: TEXMEX fvecs/ivecs/bvecs, NumPy .npy and JSONL.
 //
-// VectorReader streams one record at a time from a memory-mapped file with no per-row
-// allocation; read_float_matrix() and read_ivecs() load a whole file for code that needs
-// random access (queries, ground truth). Every defect in a file is reported as
-// Status::bad_input with a message that names the file, the position (row and byte offset,
-// or line for JSONL) and the reason. NaN and infinite components are refused in every
-// format. Rows and components are counted from 0, JSONL lines from 1.
+// VectorReader streams one record at a time (binary formats from a memory-mapped file, JSONL
+// a block at a time) with no per-row allocation; read_float_matrix() and read_ivecs() load a
+// whole file for code that needs random access (queries, ground truth). Every defect in a
+// file is reported as Status::bad_input with a message that names the file, the position
+// (row and byte offset, or line for JSONL) and the reason. NaN and infinite components are
+// refused in every format. Rows and components are counted from 0, JSONL lines from 1.
 
 #include <cstddef>
 #include <cstdint>

@@ -538,7 +538,6 @@ Expected<std::uint64_t> count_lines(const std::string& path, std::uint64_t enoug
   return lines + (last == '\n' ? 0 : 1);
 }
 
-
 StoreCounters counters_since(const StoreCounters& now, const StoreCounters& before) {
   StoreCounters d;
   d.batches = now.batches - before.batches;
