@@ -583,10 +583,14 @@ TEST_CASE("cache: a cache opened later rebuilds 500 entries, and the follower th
     auto writer = open_cache(backend.connect(), semantic_options());
     REQUIRE(writer->store(
         CacheRequest{.model = "m", .tenant = "t", .canonical = "late", .embedding = at_distance(0, 1)}, "late"));
+    // The follower indexes the entry, then counts the change: wait for both (under ASan a
+    // reader once saw 501 entries and no followed change in between).
     const auto deadline = std::chrono::steady_clock::now() + 5s;
-    while (stats_of(*reader, "m").indexed < 501 && std::chrono::steady_clock::now() < deadline) {
-      std::this_thread::sleep_for(5ms);
-    }
+    auto followed = [&] {
+      const NamespaceStats stats = stats_of(*reader, "m");
+      return stats.indexed >= 501 && stats.followed_changes >= 1;
+    };
+    while (!followed() && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(5ms);
     CHECK(stats_of(*reader, "m").indexed == 501);
     CHECK(stats_of(*reader, "m").followed_changes >= 1);
   });

@@ -273,6 +273,12 @@ TEST_CASE("prompt log: empty and missing files", "[prompt_log]") {
   auto missing = PromptLogReader::open(dir.write("x", "") + ".does-not-exist");
   REQUIRE_FALSE(missing.has_value());
   CHECK(missing.status().code() == ErrorCode::kNotFound);
+  const std::string directory = dir.path("log.d");
+  std::filesystem::create_directory(directory);
+  auto not_a_file = PromptLogReader::open(directory);
+  REQUIRE_FALSE(not_a_file.has_value());
+  CHECK(not_a_file.status().code() == ErrorCode::kBadInput);
+  CHECK(not_a_file.status().message() == directory + ": not a regular file");
 }
 
 TEST_CASE("prompt log: field remapping", "[prompt_log]") {

@@ -791,9 +791,11 @@ TEST_CASE("vector_file: format detection", "[io]") {
     }
   }
   SECTION("a directory is not a vector file") {
-    const std::string path = dir.path("sub.fvecs");
-    std::filesystem::create_directory(path);
-    require_bad_input(read_all(path), {path + ": not a regular file"});
+    for (const std::string name : {"sub.fvecs", "sub.jsonl"}) {  // mapped, and read a block at a time
+      const std::string path = dir.path(name);
+      std::filesystem::create_directory(path);
+      require_bad_input(read_all(path), {path + ": not a regular file"});
+    }
   }
 }
 
