@@ -105,7 +105,7 @@ TEST_CASE("replay: exact hits equal an independent recount of repeated requests"
   CHECK(r.embedder.empty());
 }
 
-TEST_CASE("replay: the pipelined exact path decides exactly like per-request lookups", "[replay]") {
+TEST_CASE("replay: the pipelined exact path decides exactly like per-request lookups", "[replay][concurrency]") {
   TempDir dir;
   const std::string log = generated_log(dir, 2000, 400, 3);
   ReplayOptions batched;
@@ -394,7 +394,7 @@ TEST_CASE("replay: Redis dying mid-replay is counted, not fatal, and a restarted
   CHECK(f.timeline.back().hit_rate > 0);
 }
 
-TEST_CASE("replay: several workers decide every request once and the counts balance", "[replay]") {
+TEST_CASE("replay: several workers decide every request once and the counts balance", "[replay][concurrency]") {
   TempDir dir;
   const std::string log = generated_log(dir, 1200, 300, 13);
   ReplayOptions options;
