@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <utility>
@@ -45,7 +46,9 @@ Expected<JsonlLines> JsonlLines::open(const std::string& path) {
   lines.fd_ = fd;
   lines.path_ = path;
   lines.size_ = static_cast<std::uint64_t>(st.st_size);
-  lines.buffer_.resize(kBlock + kPadding);
+  // A small file gets a small buffer (at least a page: /proc files say size 0); it grows anyway
+  // when a line does not fit.
+  lines.buffer_.resize(std::clamp<std::size_t>(static_cast<std::size_t>(st.st_size), 4096, kBlock) + kPadding);
   return lines;
 }
 

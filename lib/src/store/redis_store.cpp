@@ -79,7 +79,6 @@ using detail::valid_log_id;
 using detail::RedisConnection;
 using detail::Reply;
 
-
 // What send_batch() builds a batch's commands in, kept per thread so that a busy store does
 // not allocate them per batch.
 struct BatchBuffers {
