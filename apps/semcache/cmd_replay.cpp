@@ -37,6 +37,10 @@ struct ReplayArgs {
   EmbedderArgs embedder;
 };
 
+// Milliseconds with 3 decimals below 10: an end-to-end time of a hit is a few hundredths of a
+// millisecond, which one decimal printed as 0.0.
+std::string ms_text(double ms) { return ms < 10 ? fmt::format("{:.3f}", ms) : fmt::format("{:.1f}", ms); }
+
 void print_table(const ReplayResult& r, const ReplayOptions& o) {
   const ReplayFigures& first = r.runs.front();
   fmt::print("replayed {} requests of {} ({} lines) on {}, mode {}{}, pace {}{}, {} worker{}\n", first.requests,
@@ -75,9 +79,9 @@ void print_table(const ReplayResult& r, const ReplayOptions& o) {
   for (const ReplayFigures& f : r.runs) {
     const LatencySummary lookup = f.lookup_ns.summary(1e3);
     const LatencySummary e2e = f.end_to_end_ns.summary(1e6);
-    fmt::print("{:>9} {:>14.1f} {:>14.1f} {:>15.1f} {:>15.1f} {:>10.0f} {:>13} {:>14.4f}\n", threshold_text(f), lookup.p50,
-               lookup.p99, e2e.p50, e2e.p99, f.throughput_rps(), f.prompt_tokens_saved + f.completion_tokens_saved,
-               f.cost_saved_usd);
+    fmt::print("{:>9} {:>14.1f} {:>14.1f} {:>15} {:>15} {:>10.0f} {:>13} {:>14.4f}\n", threshold_text(f), lookup.p50,
+               lookup.p99, ms_text(e2e.p50), ms_text(e2e.p99), f.throughput_rps(),
+               f.prompt_tokens_saved + f.completion_tokens_saved, f.cost_saved_usd);
   }
   std::uint64_t errors = 0, dropped = 0;
   std::string first_error;
