@@ -9,7 +9,6 @@
 #include "io/jsonl_lines.hpp"
 
 #include <fcntl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -29,63 +28,17 @@ constexpr std::string_view kByteOrderMark = "\xEF\xBB\xBF";
 }  // namespace
 
 Expected<JsonlLines> JsonlLines::open(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return os_error(path, "cannot open", errno);
-  struct stat st {};
-  if (::fstat(fd, &st) != 0) {
-    const int err = errno;
-    ::close(fd);
-    return os_error(path, "cannot stat", err);
-  }
-  if (!S_ISREG(st.st_mode)) {
-    ::close(fd);
-    return Status::bad_input(path + ": not a regular file");
-  }
-  ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+  auto opened = open_regular_file(path);
+  if (!opened) return opened.status();
+  ::posix_fadvise(opened->fd.get(), 0, 0, POSIX_FADV_SEQUENTIAL);
   JsonlLines lines;
-  lines.fd_ = fd;
+  lines.fd_ = std::move(opened->fd);
   lines.path_ = path;
-  lines.size_ = static_cast<std::uint64_t>(st.st_size);
+  lines.size_ = opened->size;
   // A small file gets a small buffer (at least a page: /proc files say size 0); it grows anyway
   // when a line does not fit.
-  lines.buffer_.resize(std::clamp<std::size_t>(static_cast<std::size_t>(st.st_size), 4096, kBlock) + kPadding);
+  lines.buffer_.resize(std::clamp<std::size_t>(static_cast<std::size_t>(opened->size), 4096, kBlock) + kPadding);
   return lines;
-}
-
-JsonlLines::JsonlLines(JsonlLines&& other) noexcept
-    : fd_(std::exchange(other.fd_, -1)),
-      path_(std::move(other.path_)),
-      buffer_(std::move(other.buffer_)),
-      begin_(other.begin_),
-      end_(other.end_),
-      at_end_(other.at_end_),
-      status_(std::move(other.status_)),
-      line_number_(other.line_number_),
-      consumed_(other.consumed_),
-      size_(other.size_) {}
-
-JsonlLines& JsonlLines::operator=(JsonlLines&& other) noexcept {
-  if (this != &other) {
-    close();
-    fd_ = std::exchange(other.fd_, -1);
-    path_ = std::move(other.path_);
-    buffer_ = std::move(other.buffer_);
-    begin_ = other.begin_;
-    end_ = other.end_;
-    at_end_ = other.at_end_;
-    status_ = std::move(other.status_);
-    line_number_ = other.line_number_;
-    consumed_ = other.consumed_;
-    size_ = other.size_;
-  }
-  return *this;
-}
-
-JsonlLines::~JsonlLines() { close(); }
-
-void JsonlLines::close() {
-  if (fd_ >= 0) ::close(fd_);
-  fd_ = -1;
 }
 
 bool JsonlLines::next(std::string_view& line) {
@@ -117,12 +70,12 @@ bool JsonlLines::refill() {
   if (end_ + kPadding == buffer_.size()) buffer_.resize(2 * buffer_.size());  // one line fills it
   ssize_t got = 0;
   do {
-    got = ::read(fd_, buffer_.data() + end_, buffer_.size() - kPadding - end_);
+    got = ::read(fd_.get(), buffer_.data() + end_, buffer_.size() - kPadding - end_);
   } while (got < 0 && errno == EINTR);
   if (got <= 0) {
     if (got < 0) status_ = os_error(path_, "read failed", errno);
     at_end_ = true;
-    close();
+    fd_.reset();
     return false;
   }
   end_ += static_cast<std::size_t>(got);

@@ -18,6 +18,7 @@
 
 #include <simdjson.h>
 
+#include "io/mapped_file.hpp"
 #include "semcache/status.hpp"
 
 namespace semcache::detail {
@@ -26,13 +27,6 @@ class JsonlLines {
  public:
   // Opens a regular file for reading (not_found, io, or bad_input for a directory or device).
   static Expected<JsonlLines> open(const std::string& path);
-
-  JsonlLines() = default;
-  JsonlLines(JsonlLines&& other) noexcept;
-  JsonlLines& operator=(JsonlLines&& other) noexcept;
-  JsonlLines(const JsonlLines&) = delete;
-  JsonlLines& operator=(const JsonlLines&) = delete;
-  ~JsonlLines();
 
   // The next non-blank line (without its '\n'), valid until the next call and followed by at
   // least SIMDJSON_PADDING readable bytes. False at the end of the file, or when reading
@@ -49,9 +43,8 @@ class JsonlLines {
   // Moves the unread bytes to the front, grows the buffer when a line fills it, and reads the
   // next block; false at the end of the file or on an error.
   bool refill();
-  void close();
 
-  int fd_ = -1;
+  FileDescriptor fd_;  // closed at the end of the file
   std::string path_;
   std::vector<char> buffer_;  // [begin_, end_) read and not yet returned
   std::size_t begin_ = 0;

@@ -28,34 +28,34 @@ Status os_error(const std::string& path, std::string_view what, int errnum) {
   return Status::io(std::move(message));
 }
 
-Expected<MappedFile> MappedFile::open(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return os_error(path, "cannot open", errno);
+void FileDescriptor::reset() {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+}
+
+Expected<OpenedFile> open_regular_file(const std::string& path) {
+  OpenedFile file{FileDescriptor(::open(path.c_str(), O_RDONLY | O_CLOEXEC))};
+  if (file.fd.get() < 0) return os_error(path, "cannot open", errno);
   struct stat st {};
-  if (::fstat(fd, &st) != 0) {
-    int err = errno;
-    ::close(fd);
-    return os_error(path, "cannot stat", err);
-  }
-  if (!S_ISREG(st.st_mode)) {
-    ::close(fd);
-    return Status::bad_input(path + ": not a regular file");
-  }
+  if (::fstat(file.fd.get(), &st) != 0) return os_error(path, "cannot stat", errno);
+  if (!S_ISREG(st.st_mode)) return Status::bad_input(path + ": not a regular file");
+  file.size = static_cast<std::uint64_t>(st.st_size);
+  return file;
+}
+
+Expected<MappedFile> MappedFile::open(const std::string& path) {
+  auto opened = open_regular_file(path);
+  if (!opened) return opened.status();
   MappedFile file;
   file.path_ = path;
-  file.size_ = static_cast<std::size_t>(st.st_size);
+  file.size_ = static_cast<std::size_t>(opened->size);
   if (file.size_ > 0) {
-    void* p = ::mmap(nullptr, file.size_, PROT_READ, MAP_PRIVATE, fd, 0);
-    if (p == MAP_FAILED) {
-      int err = errno;
-      ::close(fd);
-      return os_error(path, "cannot mmap", err);
-    }
+    void* p = ::mmap(nullptr, file.size_, PROT_READ, MAP_PRIVATE, opened->fd.get(), 0);
+    if (p == MAP_FAILED) return os_error(path, "cannot mmap", errno);
     ::madvise(p, file.size_, MADV_SEQUENTIAL);
     file.data_ = static_cast<const unsigned char*>(p);
   }
-  ::close(fd);
-  return file;
+  return file;  // the descriptor closes here; the mapping keeps the file alive
 }
 
 MappedFile::MappedFile(MappedFile&& other) noexcept
