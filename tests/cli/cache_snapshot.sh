@@ -7,13 +7,7 @@
 # no mismatch between snapshot and rebuild.
 source "$(dirname "$0")/lib.bash"
 
-command -v redis-server >/dev/null || { echo "FAIL: redis-server is not installed (run scripts/setup)"; exit 1; }
-port=$(( 20000 + RANDOM % 20000 ))
-while (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null; do port=$((port + 1)); done
-redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no --daemonize no > "$WORK/redis.log" 2>&1 &
-redis_pid=$!
-trap 'kill $redis_pid 2>/dev/null; wait $redis_pid 2>/dev/null; rm -rf "$WORK"' EXIT
-for _ in $(seq 50); do redis-cli -p "$port" ping 2>/dev/null | grep -q PONG && break; sleep 0.1; done
+start_redis
 url="redis://127.0.0.1:$port"
 
 "$SEMCACHE" gen prompts --n 300 --groups 120 --seed 2 --out "$WORK/log.jsonl" >/dev/null || exit 1

@@ -45,3 +45,47 @@ finish() {
   echo "$((checks - failures)) passed, $failures failed"
   [ "$failures" -eq 0 ]
 }
+
+# A redis-server for the test on a free loopback port, without persistence, its log in
+# $WORK/redis.log, stopped on exit:
+#   start_redis [redis-server args...]  sets $port and $redis_pid
+#   restart_redis                       the same server again on the same port (after a kill)
+#   stop_redis
+# The port is below the kernel's ephemeral range: the client sockets of tests running beside this
+# one take ports in that range, and a server cannot bind a port a connection holds. Another test
+# can still take the port first; the server then exits and start_redis tries another port. A
+# server that does not answer PING (PONG, or NOAUTH with a password) within 5 s fails the test.
+redis_args=()
+redis_pid=""
+port=""
+redis_launch() {
+  redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no --daemonize no --dir "$WORK" \
+    "${redis_args[@]}" >> "$WORK/redis.log" 2>&1 &
+  redis_pid=$!
+  for _ in $(seq 50); do
+    kill -0 "$redis_pid" 2>/dev/null || return 1
+    timeout 1 redis-cli -p "$port" ping 2>&1 | grep -q -e PONG -e NOAUTH && kill -0 "$redis_pid" 2>/dev/null && return 0
+    sleep 0.1
+  done
+  return 1
+}
+stop_redis() {
+  [ -n "$redis_pid" ] || return 0
+  kill "$redis_pid" 2>/dev/null; wait "$redis_pid" 2>/dev/null; redis_pid=""
+}
+redis_failed() { echo "FAIL: redis-server did not answer on port $port; its log:"; cat "$WORK/redis.log"; exit 1; }
+start_redis() {
+  command -v redis-server >/dev/null || { echo "FAIL: redis-server is not installed (run scripts/setup)"; exit 1; }
+  redis_args=("$@")
+  trap 'stop_redis; rm -rf "$WORK"' EXIT
+  local ephemeral_low
+  ephemeral_low=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+  for _ in 1 2 3 4 5; do
+    port=$(( 10000 + (RANDOM * 32768 + RANDOM) % (ephemeral_low - 10000) ))
+    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && continue  # something listens there
+    redis_launch && return 0
+    stop_redis
+  done
+  redis_failed
+}
+restart_redis() { redis_launch || redis_failed; }

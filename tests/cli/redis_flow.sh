@@ -4,14 +4,7 @@
 # here on a free loopback port (and stopped on exit); a missing redis-server fails the test.
 source "$(dirname "$0")/lib.bash"
 
-command -v redis-server >/dev/null || { echo "FAIL: redis-server is not installed (run scripts/setup)"; exit 1; }
-port=$(( 20000 + RANDOM % 20000 ))
-while (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null; do port=$((port + 1)); done
-redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no --requirepass s3cret --daemonize no \
-  > "$WORK/redis.log" 2>&1 &
-redis_pid=$!
-trap 'kill $redis_pid 2>/dev/null; wait $redis_pid 2>/dev/null; rm -rf "$WORK"' EXIT
-for _ in $(seq 50); do redis-cli -p "$port" -a s3cret --no-auth-warning ping 2>/dev/null | grep -q PONG && break; sleep 0.1; done
+start_redis --requirepass s3cret
 url="redis://:s3cret@127.0.0.1:$port/2"
 
 {
@@ -41,7 +34,7 @@ printf '{"id": "z", "vector": [1, 2]}\n' > "$WORK/two.jsonl"
 expect_fail 2 "dim" -- "$SEMCACHE" load "$WORK/two.jsonl" --set docs --redis "$url"
 expect_fail 3 "***" -- "$SEMCACHE" query --set docs --redis "redis://:wrong@127.0.0.1:$port/2" --vector "$WORK/q.jsonl"
 expect_fail 2 "no vector set 'nope'" -- "$SEMCACHE" query --set nope --redis "$url" --vector "$WORK/q.jsonl"
-kill $redis_pid; wait $redis_pid 2>/dev/null
+stop_redis
 expect_fail 3 "127.0.0.1:$port" -- "$SEMCACHE" query --set docs --redis "$url" --vector "$WORK/q.jsonl"
 expect_fail 2 "port" -- "$SEMCACHE" query --set docs --redis "redis://127.0.0.1:99999" --vector "$WORK/q.jsonl"
 expect_fail 2 "--snapshot or --redis" -- "$SEMCACHE" query --vector "$WORK/q.jsonl"

@@ -10,21 +10,9 @@
 #    --on-error skip; entries stored before a fatal line survive with --keep; a wrong password.
 source "$(dirname "$0")/lib.bash"
 
-command -v redis-server >/dev/null || { echo "FAIL: redis-server is not installed (run scripts/setup)"; exit 1; }
 command -v jq >/dev/null || { echo "FAIL: jq is not installed (run scripts/setup)"; exit 1; }
-port=$(( 20000 + RANDOM % 20000 ))
-while (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null; do port=$((port + 1)); done
-redis_pid=""
-start_redis() {
-  redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no --requirepass s3cret --daemonize no \
-    >> "$WORK/redis.log" 2>&1 &
-  redis_pid=$!
-  for _ in $(seq 50); do rcli ping 2>/dev/null | grep -q PONG && return; sleep 0.1; done
-  echo "FAIL: redis-server did not start"; cat "$WORK/redis.log"; exit 1
-}
 rcli() { redis-cli -p "$port" -a s3cret --no-auth-warning "$@"; }
-trap 'kill $redis_pid 2>/dev/null; wait $redis_pid 2>/dev/null; rm -rf "$WORK"' EXIT
-start_redis
+start_redis --requirepass s3cret
 url="redis://:s3cret@127.0.0.1:$port"
 
 # --- acceptance run and independent recount -------------------------------------------------
@@ -70,7 +58,7 @@ for pause in 1 0.5; do
   sleep "$pause"
   kill -9 "$redis_pid"; wait "$redis_pid" 2>/dev/null
   sleep 0.5
-  start_redis
+  restart_redis
 done
 wait "$replay_pid"; rc=$?
 [ "$rc" -eq 0 ] && pass "replay through two Redis restarts exits 0" || fail_check "exit $rc: $(tail -3 "$WORK/kill.out")"
