@@ -53,18 +53,21 @@ finish() {
 #   stop_redis
 # The port is below the kernel's ephemeral range: the client sockets of tests running beside this
 # one take ports in that range, and a server cannot bind a port a connection holds. Another test
-# can still take the port first; the server then exits and start_redis tries another port. A
-# server that does not answer PING (PONG, or NOAUTH with a password) within 5 s fails the test.
+# can still take the port first; the server then exits and start_redis tries another port. Ready
+# means this server logged "Ready to accept connections" (an answer to PING could come from
+# another server on the port); a server not ready within 5 s fails the test with its log.
 redis_args=()
 redis_pid=""
 port=""
 redis_launch() {
+  local ready_before
+  ready_before=$(cat "$WORK/redis.log" 2>/dev/null | grep -c "Ready to accept connections")
   redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no --daemonize no --dir "$WORK" \
     "${redis_args[@]}" >> "$WORK/redis.log" 2>&1 &
   redis_pid=$!
   for _ in $(seq 50); do
     kill -0 "$redis_pid" 2>/dev/null || return 1
-    timeout 1 redis-cli -p "$port" ping 2>&1 | grep -q -e PONG -e NOAUTH && kill -0 "$redis_pid" 2>/dev/null && return 0
+    [ "$(grep -c "Ready to accept connections" "$WORK/redis.log")" -gt "$ready_before" ] && return 0
     sleep 0.1
   done
   return 1
