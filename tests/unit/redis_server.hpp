@@ -11,8 +11,10 @@
 // fixture retries on a new port. The server runs in the foreground of a child process
 // (fork/exec: the child closes every inherited descriptor, so the test's own client sockets
 // are not kept open by the server, and dies with the test through PR_SET_PDEATHSIG) with no
-// persistence, its working directory and log in a fresh temporary directory. Ready means it
-// answered PING (+PONG, or -NOAUTH when a password is required) within 5 seconds.
+// persistence, its working directory and log in a fresh temporary directory. Ready means, within
+// 5 seconds, that this start logged "Ready to accept connections" (a PING alone could be answered
+// by another test's server that took the port) and that the port answers PING (+PONG, or -NOAUTH
+// when a password is required).
 //
 // A missing redis-server FAILS the test with a message saying how to install it: an
 // integration test that silently skips is a test that never runs. SEMCACHE_REDIS_SERVER
@@ -208,6 +210,7 @@ class RedisServer {
     argv.push_back(nullptr);
     const std::string log_path = log_path_;
     const pid_t parent = ::getpid();
+    const std::size_t ready_before = ready_lines();
 
     const pid_t child = ::fork();
     if (child < 0) {
@@ -243,13 +246,22 @@ class RedisServer {
         why = "redis-server (" + binary_ + ") on port " + std::to_string(port_) + " exited at start; its log:\n" + log();
         return false;
       }
-      if (redis_answers_ping(port_)) return true;
+      if (ready_lines() > ready_before && redis_answers_ping(port_)) return true;
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
     stop();
     why = "redis-server on port " + std::to_string(port_) + " did not answer PING within 5 s; its log:\n" + log();
     return false;
   }
+
+  // How many starts on this port logged that they listen (a restart appends to the same log).
+  std::size_t ready_lines() const {
+    const std::string text = log();
+    std::size_t count = 0;
+    for (std::size_t at = text.find(kReadyLine); at != std::string::npos; at = text.find(kReadyLine, at + 1)) ++count;
+    return count;
+  }
+  static constexpr std::string_view kReadyLine = "Ready to accept connections";
 
   void cleanup() noexcept {
     stop();

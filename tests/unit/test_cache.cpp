@@ -596,6 +596,52 @@ TEST_CASE("cache: a cache opened later rebuilds 500 entries, and the follower th
   });
 }
 
+TEST_CASE("cache: a follower whose change-log position was trimmed away loads the namespace again", "[cache][redis]") {
+  on_each_backend([](Backend& backend) {
+    std::mt19937 rng(7);
+    std::normal_distribution<float> normal;
+    std::vector<std::vector<float>> vectors(400, std::vector<float>(kDim));
+    std::vector<std::string> canonicals;
+    for (auto& v : vectors) {
+      for (float& x : v) x = normal(rng);
+      canonicals.push_back(std::to_string(canonicals.size()));
+    }
+    auto request = [&](std::size_t i) {
+      return CacheRequest{.model = "m", .tenant = "t", .canonical = canonicals[i], .embedding = vectors[i]};
+    };
+    // The writer keeps about 20 events (Redis trims whole stream nodes of 100: a few hundred).
+    CacheOptions short_log = semantic_options();
+    short_log.change_log_max_length = 20;
+    auto writer = open_cache(backend.connect(), short_log);
+    REQUIRE(writer->store(request(0), "r0"));
+    auto follower = open_cache(backend.connect(), semantic_options());
+    REQUIRE(follower->warm("m"));
+    REQUIRE(stats_of(*follower, "m").indexed == 1);  // its position: the first add event
+
+    for (std::size_t i = 1; i < vectors.size(); ++i) REQUIRE(writer->store(request(i), "r" + std::to_string(i)));
+    // The early add events are gone from the log: following it alone would index only the
+    // retained ones. The follower loads the namespace again instead.
+    REQUIRE(follower->sync());
+    NamespaceStats stats = stats_of(*follower, "m");
+    CHECK(stats.log_resyncs == 1);
+    CHECK(stats.indexed == vectors.size());
+    CacheRequest early{.model = "m", .tenant = "t", .canonical = "paraphrase of 5", .embedding = vectors[5]};
+    LookupResult found = follower->lookup(early);
+    REQUIRE(found.outcome == LookupOutcome::kSemanticHit);
+    CHECK(found.entry.response == "r5");
+
+    // From the loaded position on, it follows again: one more add is followed, not reloaded.
+    std::vector<float> late(kDim, 0.0f);
+    late[1] = 1.0f;
+    REQUIRE(writer->store(CacheRequest{.model = "m", .tenant = "t", .canonical = "late", .embedding = late}, "late"));
+    REQUIRE(follower->sync());
+    stats = stats_of(*follower, "m");
+    CHECK(stats.log_resyncs == 1);
+    CHECK(stats.indexed == vectors.size() + 1);
+    CHECK(stats.followed_changes >= 1);
+  });
+}
+
 TEST_CASE("cache: lookup_or_store gives the outcomes of the sequential calls", "[cache][redis]") {
   on_each_backend([](Backend& backend) {
     // Two namespaces of separate names on one store stand for two fresh caches.

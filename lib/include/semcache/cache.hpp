@@ -147,6 +147,9 @@ struct NamespaceStats {
   std::uint64_t expired_candidates = 0;
   std::uint64_t invalidated = 0;        // entries deleted by invalidate_*()
   std::uint64_t followed_changes = 0;   // other writers' change-log events applied
+  std::uint64_t log_resyncs = 0;        // vector set loaded again because the change log no
+                                        // longer held every event after its position (trimmed
+                                        // past it, or deleted and started again)
   std::size_t indexed = 0;              // vectors in the in-process vector set now
   std::string warm_start;               // how the vector set became ready: "snapshot", "rebuild",
                                         // or "" (not yet, or exact mode)

@@ -35,16 +35,28 @@
 // version we cannot decode are skipped (a newer writer must not stop an older follower); the
 // cursor still moves past them.
 //
+// A gap: the log's oldest entry is newer than the cursor, so events after the cursor may be
+// gone (a follower that fell behind more than change_log_max_length events, a drop, which
+// trims the log to itself, or a log deleted or evicted and started again). Following would
+// silently miss them; the namespace is loaded again instead (snapshot or rebuild, as on first
+// use) while the old set keeps serving lookups, then the log is followed from the loaded
+// position with this Cache's own events applied too: an own write whose local apply went to
+// the old set after the reload read the store has its event after that position, and events
+// are idempotent. A cursor of "0-0" (the log was empty at the load) is not checked: every
+// entry is after it, and whether older ones were trimmed meanwhile cannot be told; that would
+// take more than change_log_max_length events between two follows.
+//
 // Expired entries (gone from the store when a lookup fetched them) are queued and removed from
 // the set in batches (expire_local): one graph removal scans every link list, so removing
 // them one by one on the lookup path stalled lookups under eviction (10 ms each at 20,000
 // vectors, measured by the soak). expired_mutex_ guards the queue and is never held across a
 // removal or together with another lock.
 //
-// Locking. init_mutex_ serialises rebuilds and clear_local(), so a local drop can never be
-// overwritten by a rebuild that installs its set afterwards. log_mutex_ makes one follower at
-// a time own the cursor (it is held across log_read round trips, which only the follower and
-// sync() perform; lookups never take it). set_mutex_ only guards the shared_ptr: searches copy
+// Locking. init_mutex_ serialises loads and clear_local(), so a local drop can never be
+// overwritten by a rebuild that installs its set afterwards. follow_mutex_ makes one follower
+// at a time check for a gap and read the log; log_mutex_ guards the cursor (held across
+// log_read round trips, which only the follower, sync() and publishing perform; lookups never
+// take either). set_mutex_ only guards the shared_ptr: searches copy
 // the pointer and run without any namespace lock (VectorSet is itself thread-safe), and a drop
 // swaps in an empty set while running searches finish on the old one.
 
@@ -109,27 +121,29 @@ Status NamespaceIndex::ensure_ready(Store& store) {
   if (rebuild_attempts_.load(std::memory_order_relaxed) != attempts_seen) return last_rebuild_error_;
   rebuild_attempts_.fetch_add(1, std::memory_order_release);
   const auto start = std::chrono::steady_clock::now();
-  bool loaded = false;
-  if (context_->use_snapshots) {
-    auto tried = load_from_snapshot(store);
-    if (!tried) {
-      last_rebuild_error_ = tried.status();
-      return tried.status();
-    }
-    loaded = *tried;
-  }
-  if (!loaded) {
-    Status built = rebuild(store);
-    if (!built) {
-      last_rebuild_error_ = built;
-      return built;
-    }
+  if (Status loaded = load(store); !loaded) {
+    last_rebuild_error_ = loaded;
+    return loaded;
   }
   init.unlock();
   Status followed = follow(store);
   std::lock_guard warm(warm_mutex_);
   warm_start_ms_ = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   return followed;
+}
+
+Status NamespaceIndex::load(Store& store) {
+  if (context_->use_snapshots) {
+    auto tried = load_from_snapshot(store);
+    if (!tried) return tried.status();
+    if (*tried) return Status::ok();
+  }
+  Status built = rebuild(store);
+  if (built) {
+    std::lock_guard warm(warm_mutex_);
+    from_snapshot_ = false;
+  }
+  return built;
 }
 
 Expected<bool> NamespaceIndex::load_from_snapshot(Store& store) {
@@ -240,6 +254,34 @@ Status NamespaceIndex::rebuild(Store& store) {
 Status NamespaceIndex::follow(Store& store) {
   if (context_ == nullptr || !ready()) return Status::ok();
   remove_expired();
+  std::lock_guard following(follow_mutex_);
+  auto gap = log_gap(store);
+  if (!gap) return gap.status().with_context("following namespace " + keys_.key);
+  if (!*gap) return read_log(store, false);
+  {
+    std::lock_guard init(init_mutex_);
+    if (Status loaded = load(store); !loaded) return loaded.with_context("reloading namespace " + keys_.key);
+  }
+  counters_.log_resyncs.fetch_add(1, std::memory_order_relaxed);
+  return read_log(store, true);
+}
+
+Expected<bool> NamespaceIndex::log_gap(Store& store) {
+  std::string cursor;
+  {
+    std::lock_guard lock(log_mutex_);
+    cursor = cursor_;
+  }
+  if (cursor == "0-0") return false;
+  auto oldest = store.log_read(keys_.log_key, "0-0", 1);
+  if (!oldest) return oldest.status();
+  if (oldest->empty()) return false;
+  const auto at = parse_log_id(cursor);
+  const auto first = parse_log_id(oldest->front().id);
+  return at && first && *at < *first;
+}
+
+Status NamespaceIndex::read_log(Store& store, bool own_events) {
   std::lock_guard lock(log_mutex_);
   while (true) {
     auto entries = store.log_read(keys_.log_key, cursor_, kLogChunk);
@@ -247,8 +289,10 @@ Status NamespaceIndex::follow(Store& store) {
     for (const LogEntry& entry : *entries) {
       cursor_ = entry.id;
       auto event = decode_event(entry.payload);
-      if (!event || event->writer == context_->writer) continue;
-      if (apply(*event)) counters_.followed_changes.fetch_add(1, std::memory_order_relaxed);
+      if (!event) continue;
+      const bool own = event->writer == context_->writer;
+      if (own && !own_events) continue;
+      if (apply(*event) && !own) counters_.followed_changes.fetch_add(1, std::memory_order_relaxed);
     }
     if (entries->size() < kLogChunk) return Status::ok();
   }
@@ -349,6 +393,7 @@ NamespaceStats NamespaceIndex::stats() const {
   out.expired_candidates = counters_.expired_candidates.load();
   out.invalidated = counters_.invalidated.load();
   out.followed_changes = counters_.followed_changes.load();
+  out.log_resyncs = counters_.log_resyncs.load();
   out.indexed = indexed();
   {
     std::lock_guard warm(warm_mutex_);

@@ -35,6 +35,7 @@ struct NamespaceCounters {
   std::atomic<std::uint64_t> expired_candidates{0};
   std::atomic<std::uint64_t> invalidated{0};
   std::atomic<std::uint64_t> followed_changes{0};
+  std::atomic<std::uint64_t> log_resyncs{0};
 
   // A store dropped or a lookup failed, counted with why: the first why is kept (first_error).
   void drop_store(std::string_view why) {
@@ -92,6 +93,8 @@ class NamespaceIndex {
   std::shared_lock<std::shared_mutex> local_write() { return std::shared_lock(local_write_gate_); }
   bool ready() const { return ready_.load(std::memory_order_acquire); }
   // Applies other writers' change-log events appended after the cursor (no-op until ready).
+  // When the log no longer holds every event after the cursor, loads the set again instead
+  // (snapshot or rebuild, as ensure_ready) and follows from the position that covers.
   Status follow(Store& store);
 
   // The current vector set (null in exact mode). Searches keep the returned pointer alive, so
@@ -114,10 +117,18 @@ class NamespaceIndex {
   NamespaceStats stats() const;
 
  private:
+  // With init_mutex_ held: installs a set from the snapshot (when the context allows it and
+  // it is not refused), else rebuilt from the entries.
+  Status load(Store& store);
   Status rebuild(Store& store);  // with init_mutex_ held
   // With init_mutex_ held: true when installed; false when there is none or it was refused (the
   // reason is kept for stats()); an error when the store failed.
   Expected<bool> load_from_snapshot(Store& store);
+  // With follow_mutex_ held: true when the log's oldest entry is newer than the cursor.
+  Expected<bool> log_gap(Store& store);
+  // With follow_mutex_ held: applies the events after the cursor; this Cache's own events too
+  // when `own_events` (after a reload, which may have missed own writes made meanwhile).
+  Status read_log(Store& store, bool own_events);
   void install(std::shared_ptr<VectorSet> set, std::string cursor);
   Status apply(const ChangeEvent& event);
   void reset_set();
@@ -127,12 +138,13 @@ class NamespaceIndex {
   NamespaceCounters counters_;
   std::atomic<bool> ready_{false};
 
-  // Lock order (outermost first): init_mutex_ or publish_mutex_ (never both), log_mutex_,
+  // Lock order (outermost first): publish_mutex_, follow_mutex_, init_mutex_, log_mutex_,
   // local_write_gate_, set_mutex_.
+  std::mutex follow_mutex_;        // held while following: one follower at a time
   std::mutex init_mutex_;          // held for the whole rebuild, and by clear_local()
   std::atomic<std::uint64_t> rebuild_attempts_{0};
   Status last_rebuild_error_;      // of the last failed rebuild (guarded by init_mutex_)
-  std::mutex log_mutex_;           // held while following: one follower at a time
+  std::mutex log_mutex_;           // held while reading the log and moving the cursor
   std::string cursor_ = "0-0";     // last log id applied (guarded by log_mutex_)
   mutable std::mutex set_mutex_;   // guards the pointer set_ only (never held across work)
   std::shared_ptr<VectorSet> set_;
