@@ -642,6 +642,55 @@ TEST_CASE("cache: a follower whose change-log position was trimmed away loads th
   });
 }
 
+TEST_CASE("cache: processes storing while their change log is trimmed under them end with every entry", "[cache][redis][concurrency]") {
+  on_each_backend([](Backend& backend) {
+    constexpr std::size_t kWriterEntries = 300, kOwnEntries = 100;
+    std::mt19937 rng(9);
+    std::normal_distribution<float> normal;
+    std::vector<std::vector<float>> vectors(1 + kWriterEntries + kOwnEntries, std::vector<float>(kDim));
+    std::vector<std::string> canonicals;
+    for (auto& v : vectors) {
+      for (float& x : v) x = normal(rng);
+      canonicals.push_back("c" + std::to_string(canonicals.size()));
+    }
+    auto request = [&](std::size_t i) {
+      return CacheRequest{.model = "m", .tenant = "t", .canonical = canonicals[i], .embedding = vectors[i]};
+    };
+    // Both keep about 20 events, so the process's follower thread (every ms) finds gaps and
+    // reloads while its own stores and lookups go on (and, under TSan, races them), and the log
+    // is trimmed again while a reload runs.
+    CacheOptions short_log = semantic_options();
+    short_log.change_log_max_length = 20;
+    auto writer = open_cache(backend.connect(), short_log);
+    REQUIRE(writer->store(request(0), "r"));
+    REQUIRE(writer->sync());  // its log position: that first event (not "0-0", which is not checked)
+    CacheOptions following = short_log;
+    following.follow_interval = 1ms;
+    auto process = open_cache(backend.connect(), following);
+    REQUIRE(process->warm("m"));
+
+    std::atomic<bool> failed{false};
+    std::thread other([&] {
+      for (std::size_t i = 1; i <= kWriterEntries; ++i) {
+        if (!writer->store(request(i), "r")) failed = true;
+      }
+    });
+    for (std::size_t i = kWriterEntries + 1; i < vectors.size(); ++i) {
+      if (!process->store(request(i), "r")) failed = true;
+      (void)process->lookup(request(i - kWriterEntries));
+    }
+    other.join();
+    REQUIRE_FALSE(failed);
+    REQUIRE(process->sync());
+    REQUIRE(writer->sync());
+    CHECK(stats_of(*process, "m").indexed == vectors.size());
+    CHECK(stats_of(*writer, "m").indexed == vectors.size());
+    // The writer followed only now: its position went long ago, and one reload did it (the
+    // process's follower thread reloads as often as it finds gaps: 3 or 4 times here).
+    CHECK(stats_of(*writer, "m").log_resyncs == 1);
+  });
+}
+
 TEST_CASE("cache: lookup_or_store gives the outcomes of the sequential calls", "[cache][redis]") {
   on_each_backend([](Backend& backend) {
     // Two namespaces of separate names on one store stand for two fresh caches.

@@ -35,16 +35,17 @@
 // version we cannot decode are skipped (a newer writer must not stop an older follower); the
 // cursor still moves past them.
 //
-// A gap: the log's oldest entry is newer than the cursor, so events after the cursor may be
-// gone (a follower that fell behind more than change_log_max_length events, a drop, which
-// trims the log to itself, or a log deleted or evicted and started again). Following would
-// silently miss them; the namespace is loaded again instead (snapshot or rebuild, as on first
-// use) while the old set keeps serving lookups, then the log is followed from the loaded
-// position with this Cache's own events applied too: an own write whose local apply went to
-// the old set after the reload read the store has its event after that position, and events
-// are idempotent. A cursor of "0-0" (the log was empty at the load) is not checked: every
-// entry is after it, and whether older ones were trimmed meanwhile cannot be told; that would
-// take more than change_log_max_length events between two follows.
+// A gap: after reading a chunk, the log's oldest entry is newer than the position read from,
+// so events after it may be gone (a follower that fell behind more than change_log_max_length
+// events, a drop, which trims the log to itself, or a log deleted or evicted and started
+// again). Applying what is left would silently miss them; the namespace is loaded again
+// instead (snapshot or rebuild, as on first use) while the old set keeps serving lookups, then
+// the log is followed from the loaded position with this Cache's own events applied too: an
+// own write whose local apply went to the old set after the reload read the store has its
+// event after that position, and events are idempotent. A position of "0-0" (the log was
+// empty at the load) is not checked: every entry is after it, and whether older ones were
+// trimmed meanwhile cannot be told; that takes more than change_log_max_length events before
+// the first follow (the background follower runs every follow_interval).
 //
 // Expired entries (gone from the store when a lookup fetched them) are queued and removed from
 // the set in batches (expire_local): one graph removal scans every link list, so removing
@@ -73,6 +74,9 @@ namespace {
 
 constexpr std::size_t kReadBatch = 256;
 constexpr std::size_t kLogChunk = 1024;
+// A follow() that finds the log trimmed past the position it just loaded this many times gives
+// up until the next one (the log is shorter than what is appended during a load).
+constexpr int kMaxReloadsPerFollow = 3;
 // Every entry id is "TENANT16HEX:ID32HEX".
 constexpr std::size_t kEntryIdLength = 16 + 1 + 32;
 
@@ -255,37 +259,36 @@ Status NamespaceIndex::follow(Store& store) {
   if (context_ == nullptr || !ready()) return Status::ok();
   remove_expired();
   std::lock_guard following(follow_mutex_);
-  auto gap = log_gap(store);
-  if (!gap) return gap.status().with_context("following namespace " + keys_.key);
-  if (!*gap) return read_log(store, false);
-  {
-    std::lock_guard init(init_mutex_);
-    if (Status loaded = load(store); !loaded) return loaded.with_context("reloading namespace " + keys_.key);
+  bool own_events = false;
+  for (int reloads = 0;; ++reloads) {
+    auto complete = read_log(store, own_events);
+    if (!complete) return complete.status().with_context("following namespace " + keys_.key);
+    if (*complete) return Status::ok();
+    if (reloads == kMaxReloadsPerFollow) {
+      return Status::unavailable("following namespace " + keys_.key + ": the change log was trimmed past " +
+                                 "the loaded position " + std::to_string(reloads) +
+                                 " times in a row (change_log_max_length too small for the write rate?)");
+    }
+    {
+      std::lock_guard init(init_mutex_);
+      if (Status loaded = load(store); !loaded) return loaded.with_context("reloading namespace " + keys_.key);
+    }
+    counters_.log_resyncs.fetch_add(1, std::memory_order_relaxed);
+    own_events = true;
   }
-  counters_.log_resyncs.fetch_add(1, std::memory_order_relaxed);
-  return read_log(store, true);
 }
 
-Expected<bool> NamespaceIndex::log_gap(Store& store) {
-  std::string cursor;
-  {
-    std::lock_guard lock(log_mutex_);
-    cursor = cursor_;
-  }
-  if (cursor == "0-0") return false;
-  auto oldest = store.log_read(keys_.log_key, "0-0", 1);
-  if (!oldest) return oldest.status();
-  if (oldest->empty()) return false;
-  const auto at = parse_log_id(cursor);
-  const auto first = parse_log_id(oldest->front().id);
-  return at && first && *at < *first;
-}
-
-Status NamespaceIndex::read_log(Store& store, bool own_events) {
+Expected<bool> NamespaceIndex::read_log(Store& store, bool own_events) {
   std::lock_guard lock(log_mutex_);
   while (true) {
-    auto entries = store.log_read(keys_.log_key, cursor_, kLogChunk);
-    if (!entries) return entries.status().with_context("following namespace " + keys_.key);
+    const std::string from = cursor_;
+    auto entries = store.log_read(keys_.log_key, from, kLogChunk);
+    if (!entries) return entries.status();
+    // Checked after the read: a log only loses entries from its head, so when `from` is still
+    // there now, nothing after it had gone when the entries were read.
+    auto gap = trimmed_past(store, from);
+    if (!gap) return gap.status();
+    if (*gap) return false;
     for (const LogEntry& entry : *entries) {
       cursor_ = entry.id;
       auto event = decode_event(entry.payload);
@@ -294,8 +297,18 @@ Status NamespaceIndex::read_log(Store& store, bool own_events) {
       if (own && !own_events) continue;
       if (apply(*event) && !own) counters_.followed_changes.fetch_add(1, std::memory_order_relaxed);
     }
-    if (entries->size() < kLogChunk) return Status::ok();
+    if (entries->size() < kLogChunk) return true;
   }
+}
+
+Expected<bool> NamespaceIndex::trimmed_past(Store& store, std::string_view position) {
+  if (position == "0-0") return false;
+  auto oldest = store.log_read(keys_.log_key, "0-0", 1);
+  if (!oldest) return oldest.status();
+  if (oldest->empty()) return false;
+  const auto at = parse_log_id(position);
+  const auto first = parse_log_id(oldest->front().id);
+  return at && first && *at < *first;
 }
 
 Status NamespaceIndex::apply(const ChangeEvent& event) {

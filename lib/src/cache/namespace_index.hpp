@@ -124,11 +124,12 @@ class NamespaceIndex {
   // With init_mutex_ held: true when installed; false when there is none or it was refused (the
   // reason is kept for stats()); an error when the store failed.
   Expected<bool> load_from_snapshot(Store& store);
-  // With follow_mutex_ held: true when the log's oldest entry is newer than the cursor.
-  Expected<bool> log_gap(Store& store);
-  // With follow_mutex_ held: applies the events after the cursor; this Cache's own events too
-  // when `own_events` (after a reload, which may have missed own writes made meanwhile).
-  Status read_log(Store& store, bool own_events);
+  // With follow_mutex_ held: applies the events after the cursor, this Cache's own events too
+  // when `own_events` (after a reload, which may have missed own writes made meanwhile); false
+  // when the log was trimmed past the position it read from (the rest is not applied).
+  Expected<bool> read_log(Store& store, bool own_events);
+  // True when the log's oldest entry is newer than `position` (never for "0-0").
+  Expected<bool> trimmed_past(Store& store, std::string_view position);
   void install(std::shared_ptr<VectorSet> set, std::string cursor);
   Status apply(const ChangeEvent& event);
   void reset_set();
