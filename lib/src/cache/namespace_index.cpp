@@ -259,11 +259,13 @@ Status NamespaceIndex::follow(Store& store) {
   if (context_ == nullptr || !ready()) return Status::ok();
   remove_expired();
   std::lock_guard following(follow_mutex_);
-  bool own_events = false;
   for (int reloads = 0;; ++reloads) {
-    auto complete = read_log(store, own_events);
+    auto complete = read_log(store, replay_own_events_);
     if (!complete) return complete.status().with_context("following namespace " + keys_.key);
-    if (*complete) return Status::ok();
+    if (*complete) {
+      replay_own_events_ = false;
+      return Status::ok();
+    }
     if (reloads == kMaxReloadsPerFollow) {
       return Status::unavailable("following namespace " + keys_.key + ": the change log was trimmed past " +
                                  "the loaded position " + std::to_string(reloads) +
@@ -274,7 +276,7 @@ Status NamespaceIndex::follow(Store& store) {
       if (Status loaded = load(store); !loaded) return loaded.with_context("reloading namespace " + keys_.key);
     }
     counters_.log_resyncs.fetch_add(1, std::memory_order_relaxed);
-    own_events = true;
+    replay_own_events_ = true;  // until a read reaches the log's end
   }
 }
 
@@ -284,6 +286,7 @@ Expected<bool> NamespaceIndex::read_log(Store& store, bool own_events) {
     const std::string from = cursor_;
     auto entries = store.log_read(keys_.log_key, from, kLogChunk);
     if (!entries) return entries.status();
+    if (entries->empty()) return true;  // a log trimmed past `from` would have entries after it
     // Checked after the read: a log only loses entries from its head, so when `from` is still
     // there now, nothing after it had gone when the entries were read.
     auto gap = trimmed_past(store, from);

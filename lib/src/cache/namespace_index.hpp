@@ -142,6 +142,8 @@ class NamespaceIndex {
   // Lock order (outermost first): publish_mutex_, follow_mutex_, init_mutex_, log_mutex_,
   // local_write_gate_, set_mutex_.
   std::mutex follow_mutex_;        // held while following: one follower at a time
+  bool replay_own_events_ = false; // a reload happened and no read has reached the log's end
+                                   // since (guarded by follow_mutex_)
   std::mutex init_mutex_;          // held for the whole rebuild, and by clear_local()
   std::atomic<std::uint64_t> rebuild_attempts_{0};
   Status last_rebuild_error_;      // of the last failed rebuild (guarded by init_mutex_)
