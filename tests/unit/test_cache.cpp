@@ -94,6 +94,25 @@ std::unique_ptr<Cache> open_cache(std::shared_ptr<Store> store, const CacheOptio
   return std::move(cache.value());
 }
 
+// `count` requests of model "m", tenant "t", canonical "c<i>", each with a random vector.
+struct RandomRequests {
+  std::vector<std::vector<float>> vectors;
+  std::vector<std::string> canonicals;
+  RandomRequests(std::size_t count, unsigned seed) {
+    std::mt19937 rng(seed);
+    std::normal_distribution<float> normal;
+    for (std::size_t i = 0; i < count; ++i) {
+      std::vector<float>& v = vectors.emplace_back(kDim);
+      for (float& x : v) x = normal(rng);
+      canonicals.push_back("c" + std::to_string(i));
+    }
+  }
+  std::size_t size() const { return vectors.size(); }
+  CacheRequest operator[](std::size_t i) const {
+    return CacheRequest{.model = "m", .tenant = "t", .canonical = canonicals[i], .embedding = vectors[i]};
+  }
+};
+
 NamespaceStats stats_of(const Cache& cache, std::string_view model) {
   for (const NamespaceStats& s : cache.stats()) {
     if (s.model == model) return s;
@@ -598,34 +617,24 @@ TEST_CASE("cache: a cache opened later rebuilds 500 entries, and the follower th
 
 TEST_CASE("cache: a follower whose change-log position was trimmed away loads the namespace again", "[cache][redis]") {
   on_each_backend([](Backend& backend) {
-    std::mt19937 rng(7);
-    std::normal_distribution<float> normal;
-    std::vector<std::vector<float>> vectors(400, std::vector<float>(kDim));
-    std::vector<std::string> canonicals;
-    for (auto& v : vectors) {
-      for (float& x : v) x = normal(rng);
-      canonicals.push_back(std::to_string(canonicals.size()));
-    }
-    auto request = [&](std::size_t i) {
-      return CacheRequest{.model = "m", .tenant = "t", .canonical = canonicals[i], .embedding = vectors[i]};
-    };
+    const RandomRequests requests(400, 7);
     // The writer keeps about 20 events (Redis trims whole stream nodes of 100: a few hundred).
     CacheOptions short_log = semantic_options();
     short_log.change_log_max_length = 20;
     auto writer = open_cache(backend.connect(), short_log);
-    REQUIRE(writer->store(request(0), "r0"));
+    REQUIRE(writer->store(requests[0], "r0"));
     auto follower = open_cache(backend.connect(), semantic_options());
     REQUIRE(follower->warm("m"));
     REQUIRE(stats_of(*follower, "m").indexed == 1);  // its position: the first add event
 
-    for (std::size_t i = 1; i < vectors.size(); ++i) REQUIRE(writer->store(request(i), "r" + std::to_string(i)));
+    for (std::size_t i = 1; i < requests.size(); ++i) REQUIRE(writer->store(requests[i], "r" + std::to_string(i)));
     // The early add events are gone from the log: following it alone would index only the
     // retained ones. The follower loads the namespace again instead.
     REQUIRE(follower->sync());
     NamespaceStats stats = stats_of(*follower, "m");
     CHECK(stats.log_resyncs == 1);
-    CHECK(stats.indexed == vectors.size());
-    CacheRequest early{.model = "m", .tenant = "t", .canonical = "paraphrase of 5", .embedding = vectors[5]};
+    CHECK(stats.indexed == requests.size());
+    CacheRequest early{.model = "m", .tenant = "t", .canonical = "paraphrase of 5", .embedding = requests.vectors[5]};
     LookupResult found = follower->lookup(early);
     REQUIRE(found.outcome == LookupOutcome::kSemanticHit);
     CHECK(found.entry.response == "r5");
@@ -637,7 +646,7 @@ TEST_CASE("cache: a follower whose change-log position was trimmed away loads th
     REQUIRE(follower->sync());
     stats = stats_of(*follower, "m");
     CHECK(stats.log_resyncs == 1);
-    CHECK(stats.indexed == vectors.size() + 1);
+    CHECK(stats.indexed == requests.size() + 1);
     CHECK(stats.followed_changes >= 1);
   });
 }
@@ -645,24 +654,14 @@ TEST_CASE("cache: a follower whose change-log position was trimmed away loads th
 TEST_CASE("cache: processes storing while their change log is trimmed under them end with every entry", "[cache][redis][concurrency]") {
   on_each_backend([](Backend& backend) {
     constexpr std::size_t kWriterEntries = 300, kOwnEntries = 100;
-    std::mt19937 rng(9);
-    std::normal_distribution<float> normal;
-    std::vector<std::vector<float>> vectors(1 + kWriterEntries + kOwnEntries, std::vector<float>(kDim));
-    std::vector<std::string> canonicals;
-    for (auto& v : vectors) {
-      for (float& x : v) x = normal(rng);
-      canonicals.push_back("c" + std::to_string(canonicals.size()));
-    }
-    auto request = [&](std::size_t i) {
-      return CacheRequest{.model = "m", .tenant = "t", .canonical = canonicals[i], .embedding = vectors[i]};
-    };
+    const RandomRequests requests(1 + kWriterEntries + kOwnEntries, 9);
     // Both keep about 20 events, so the process's follower thread (every ms) finds gaps and
     // reloads while its own stores and lookups go on (and, under TSan, races them), and the log
     // is trimmed again while a reload runs.
     CacheOptions short_log = semantic_options();
     short_log.change_log_max_length = 20;
     auto writer = open_cache(backend.connect(), short_log);
-    REQUIRE(writer->store(request(0), "r"));
+    REQUIRE(writer->store(requests[0], "r"));
     REQUIRE(writer->sync());  // its log position: that first event (not "0-0", which is not checked)
     CacheOptions following = short_log;
     following.follow_interval = 1ms;
@@ -672,19 +671,19 @@ TEST_CASE("cache: processes storing while their change log is trimmed under them
     std::atomic<bool> failed{false};
     std::thread other([&] {
       for (std::size_t i = 1; i <= kWriterEntries; ++i) {
-        if (!writer->store(request(i), "r")) failed = true;
+        if (!writer->store(requests[i], "r")) failed = true;
       }
     });
-    for (std::size_t i = kWriterEntries + 1; i < vectors.size(); ++i) {
-      if (!process->store(request(i), "r")) failed = true;
-      (void)process->lookup(request(i - kWriterEntries));
+    for (std::size_t i = kWriterEntries + 1; i < requests.size(); ++i) {
+      if (!process->store(requests[i], "r")) failed = true;
+      (void)process->lookup(requests[i - kWriterEntries]);
     }
     other.join();
     REQUIRE_FALSE(failed);
     REQUIRE(process->sync());
     REQUIRE(writer->sync());
-    CHECK(stats_of(*process, "m").indexed == vectors.size());
-    CHECK(stats_of(*writer, "m").indexed == vectors.size());
+    CHECK(stats_of(*process, "m").indexed == requests.size());
+    CHECK(stats_of(*writer, "m").indexed == requests.size());
     // The writer followed only now: its position went long ago, and one reload did it (the
     // process's follower thread reloads as often as it finds gaps: 3 or 4 times here).
     CHECK(stats_of(*writer, "m").log_resyncs == 1);
