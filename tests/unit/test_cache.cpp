@@ -563,6 +563,56 @@ TEST_CASE("cache: two processes share one store through the change log", "[cache
   });
 }
 
+TEST_CASE("cache: add events name the entry, whose record gives followers the vector", "[cache][redis]") {
+  on_each_backend([](Backend& backend) {
+    std::shared_ptr<Store> raw = backend.connect();
+    const detail::NamespaceKeys keys = detail::namespace_keys("semcache", "default", "m");
+    auto writer = open_cache(backend.connect(), semantic_options());
+    auto follower = open_cache(backend.connect(), semantic_options());
+    REQUIRE(follower->warm("m"));
+
+    // The log holds the id and the identity, not the vector (the record has it).
+    REQUIRE(writer->store(CacheRequest{.model = "m", .tenant = "t", .canonical = "a", .embedding = at_distance(0, 1)},
+                          "ra"));
+    auto log = raw->log_read(keys.log_key, "0-0", 10);
+    REQUIRE(log);
+    REQUIRE(log->size() == 1);
+    auto event = detail::decode_event(log->front().payload);
+    REQUIRE(event);
+    CHECK(event->kind == detail::EventKind::kAdd);
+    CHECK(event->ids == std::vector<std::string>{detail::entry_id("t", "a")});
+    CHECK(event->identity == "precomputed/8");
+    CHECK(event->vector_bytes.empty());
+    REQUIRE(follower->sync());
+    CHECK(stats_of(*follower, "m").indexed == 1);
+    const std::vector<float> query = at_distance(0.05, 2);
+    LookupResult found = follower->lookup(CacheRequest{.model = "m", .tenant = "t", .canonical = "q", .embedding = query});
+    REQUIRE(found.outcome == LookupOutcome::kSemanticHit);
+    CHECK(found.entry.response == "ra");
+
+    // An entry gone before the follower reads its add event (expired, evicted) is not added.
+    REQUIRE(writer->store(CacheRequest{.model = "m", .tenant = "t", .canonical = "b", .embedding = at_distance(0, 3)},
+                          "rb"));
+    StoreBatch expire;
+    expire.deletes.push_back(keys.entry_prefix + detail::entry_id("t", "b"));
+    REQUIRE(raw->execute(expire));
+    REQUIRE(follower->sync());
+    CHECK(stats_of(*follower, "m").indexed == 1);
+
+    // An add event that carries its vector (earlier writers) is applied from the event itself:
+    // here there is no record at all.
+    StoreBatch old_writer;
+    old_writer.appends.push_back(LogAppend{
+        keys.log_key,
+        detail::encode_event(detail::ChangeEvent{detail::EventKind::kAdd, 42, {detail::entry_id("t", "c")},
+                                                 "precomputed/8", detail::encode_vector(at_distance(0, 4))}),
+        0});
+    REQUIRE(raw->execute(old_writer));
+    REQUIRE(follower->sync());
+    CHECK(stats_of(*follower, "m").indexed == 2);
+  });
+}
+
 TEST_CASE("cache: a cache opened later rebuilds 500 entries, and the follower thread follows", "[cache][redis]") {
   on_each_backend([](Backend& backend) {
     {

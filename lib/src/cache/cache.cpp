@@ -422,8 +422,7 @@ struct Cache::Impl {
       event.kind = EventKind::kAdd;
       event.writer = vectors.writer;
       event.ids.push_back(id);
-      event.identity = vectors.identity;
-      event.vector_bytes = detail::encode_vector(vector);
+      event.identity = vectors.identity;  // the vector itself is read from the entry by followers
       batch.appends.push_back(
           LogAppend{ns->keys().log_key, detail::encode_event(event), options.change_log_max_length});
     }

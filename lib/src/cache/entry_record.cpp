@@ -13,6 +13,10 @@
 //   byte 1     kind (1 add, 2 del, 3 drop)
 //   bytes 2-9  writer id, u64 LE
 //   add:  str id, str identity, str vector bytes      (str = u32 LE length + bytes)
+//         The vector bytes are empty when the vector is the entry's own (field v of its record,
+//         which followers read): what this version writes, so that the log, which keeps up to
+//         change_log_max_length events, does not hold every vector a second time. Events with
+//         vector bytes (from earlier writers) are still applied as they are.
 //   del:  u32 LE count, then count x str id
 //   drop: nothing
 // A payload with trailing bytes, a short field or an unknown version/kind is rejected.

@@ -83,7 +83,8 @@ struct ChangeEvent {
   std::uint64_t writer = 0;         // the Cache that appended it (its own events are skipped)
   std::vector<std::string> ids;     // add: one id; del: the ids; drop: none
   std::string identity;             // add: the vector's identity
-  std::string vector_bytes;         // add: encode_vector() of the vector
+  std::string vector_bytes;         // add: encode_vector() of the vector, or empty: the vector
+                                    // is field v of the entry's record (what store() writes)
 };
 std::string encode_event(const ChangeEvent& event);
 // bad_input naming what is wrong when the payload is not an event this version wrote.

@@ -33,7 +33,10 @@
 // Following: log_read after the cursor in chunks; this Cache's own events (same writer id) are
 // skipped because their effect was applied locally when the store succeeded. Events from a
 // version we cannot decode are skipped (a newer writer must not stop an older follower); the
-// cursor still moves past them.
+// cursor still moves past them. An add event names its entry, and the vector is read from the
+// entry's record (one read per 256 adds of a chunk; entry_record.cpp): an entry deleted or
+// expired by then has nothing to add, and a later del or drop event in the chunk still
+// applies after it, since the events of a chunk are applied in order.
 //
 // A gap: after reading a chunk, the log's oldest entry is newer than the position read from,
 // so events after it may be gone (a follower that fell behind more than change_log_max_length
@@ -63,6 +66,7 @@
 
 #include "cache/namespace_index.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <utility>
@@ -89,6 +93,17 @@ bool indexable(const std::vector<float>& vector) {
     nonzero = nonzero || x != 0.0f;
   }
   return nonzero;
+}
+
+// The vector a record holds for the set of `context`: nullopt when the record has none, of
+// another identity or size, or one the set cannot index.
+std::optional<std::vector<float>> indexable_vector(const Record& record, const VectorContext& context) {
+  const std::string* identity = find_field(record, field::kIdentity);
+  const std::string* vector_bytes = find_field(record, field::kVector);
+  if (identity == nullptr || vector_bytes == nullptr || *identity != context.identity) return std::nullopt;
+  auto vector = decode_vector(*vector_bytes, context.set_options.dim);
+  if (!vector || !indexable(*vector)) return std::nullopt;
+  return vector;
 }
 
 }  // namespace
@@ -222,7 +237,6 @@ Status NamespaceIndex::rebuild(Store& store) {
   auto created = VectorSet::create(context_->set_options);
   if (!created) return created.status();
   std::shared_ptr<VectorSet> set = std::move(created.value());
-  const std::size_t dim = context_->set_options.dim;
 
   for (std::size_t start = 0; start < keys.size(); start += kReadBatch) {
     const std::size_t count = std::min(kReadBatch, keys.size() - start);
@@ -234,13 +248,10 @@ Status NamespaceIndex::rebuild(Store& store) {
     for (std::size_t i = 0; i < count; ++i) {
       const auto& record = (*records)[i];
       if (!record) continue;  // expired or deleted since the scan
-      const std::string* identity = find_field(*record, field::kIdentity);
-      const std::string* vector_bytes = find_field(*record, field::kVector);
-      if (identity == nullptr || vector_bytes == nullptr || *identity != context_->identity) continue;
       const std::string_view id = std::string_view(keys[start + i]).substr(keys_.entry_prefix.size());
       if (id.size() != kEntryIdLength) continue;
-      auto vector = decode_vector(*vector_bytes, dim);
-      if (!vector || !indexable(*vector)) continue;
+      auto vector = indexable_vector(*record, *context_);
+      if (!vector) continue;
       ids.emplace_back(id);
       rows.insert(rows.end(), vector->begin(), vector->end());
     }
@@ -292,14 +303,20 @@ Expected<bool> NamespaceIndex::read_log(Store& store, bool own_events) {
     auto gap = trimmed_past(store, from);
     if (!gap) return gap.status();
     if (*gap) return false;
+    std::vector<ChangeEvent> events;
     for (const LogEntry& entry : *entries) {
-      cursor_ = entry.id;
       auto event = decode_event(entry.payload);
-      if (!event) continue;
-      const bool own = event->writer == context_->writer;
-      if (own && !own_events) continue;
-      if (apply(*event) && !own) counters_.followed_changes.fetch_add(1, std::memory_order_relaxed);
+      if (!event || (event->writer == context_->writer && !own_events)) continue;
+      events.push_back(std::move(*event));
     }
+    auto vectors = entry_vectors(store, events);
+    if (!vectors) return vectors.status();
+    for (const ChangeEvent& event : events) {
+      if (apply(event, *vectors) && event.writer != context_->writer) {
+        counters_.followed_changes.fetch_add(1, std::memory_order_relaxed);
+      }
+    }
+    cursor_ = entries->back().id;
     if (entries->size() < kLogChunk) return true;
   }
 }
@@ -314,13 +331,44 @@ Expected<bool> NamespaceIndex::trimmed_past(Store& store, std::string_view posit
   return at && first && *at < *first;
 }
 
-Status NamespaceIndex::apply(const ChangeEvent& event) {
+Expected<NamespaceIndex::EntryVectors> NamespaceIndex::entry_vectors(Store& store,
+                                                                     std::span<const ChangeEvent> events) {
+  std::vector<std::string> keys;
+  for (const ChangeEvent& event : events) {
+    if (event.kind == EventKind::kAdd && event.vector_bytes.empty() && event.identity == context_->identity &&
+        event.ids.size() == 1 && event.ids.front().size() == kEntryIdLength) {
+      keys.push_back(keys_.entry_prefix + event.ids.front());
+    }
+  }
+  std::sort(keys.begin(), keys.end());
+  keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+  EntryVectors found;
+  for (std::size_t start = 0; start < keys.size(); start += kReadBatch) {
+    const std::size_t count = std::min(kReadBatch, keys.size() - start);
+    auto records = store.read(std::span<const std::string>(keys).subspan(start, count));
+    if (!records) return records.status();
+    for (std::size_t i = 0; i < count; ++i) {
+      if (!(*records)[i]) continue;  // deleted or expired since: nothing to add
+      if (auto vector = indexable_vector(*(*records)[i], *context_)) {
+        found.emplace(keys[start + i].substr(keys_.entry_prefix.size()), std::move(*vector));
+      }
+    }
+  }
+  return found;
+}
+
+Status NamespaceIndex::apply(const ChangeEvent& event, const EntryVectors& entry_vectors) {
   switch (event.kind) {
     case EventKind::kAdd: {
       if (event.ids.size() != 1 || event.ids.front().size() != kEntryIdLength) {
         return Status::bad_input("change-log add event without a valid entry id");
       }
       if (event.identity != context_->identity) return Status::ok();  // another embedder's vectors
+      if (event.vector_bytes.empty()) {
+        auto found = entry_vectors.find(event.ids.front());
+        if (found != entry_vectors.end()) add_local(event.ids.front(), found->second);
+        return Status::ok();
+      }
       auto vector = decode_vector(event.vector_bytes, context_->set_options.dim);
       if (!vector) return Status::bad_input("change-log add event: vector of the wrong size");
       add_local(event.ids.front(), *vector);

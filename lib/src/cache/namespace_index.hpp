@@ -12,6 +12,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -131,7 +132,11 @@ class NamespaceIndex {
   // True when the log's oldest entry is newer than `position` (never for "0-0").
   Expected<bool> trimmed_past(Store& store, std::string_view position);
   void install(std::shared_ptr<VectorSet> set, std::string cursor);
-  Status apply(const ChangeEvent& event);
+  // Entry id -> vector, read from the records of the entries whose add events carry no vector
+  // (an entry deleted or expired since, or without a usable vector, is not in the map).
+  using EntryVectors = std::unordered_map<std::string, std::vector<float>>;
+  Expected<EntryVectors> entry_vectors(Store& store, std::span<const ChangeEvent> events);
+  Status apply(const ChangeEvent& event, const EntryVectors& entry_vectors);
   void reset_set();
 
   const NamespaceKeys keys_;
