@@ -1,5 +1,5 @@
 // Google Benchmark: HNSW search of the vector set at a few sizes, quantisations and ef values,
-// one query at a time on one thread (the `semcache bench recall` setting). The set is built
+// one query at a time on one thread (the `semcache bench recall` setting), and batch removal. The set is built
 // once per configuration from the project's generator and reused across iterations.
 // Counters: distances and nodes visited per query, so a change in speed can be told apart from
 // a change in work.
@@ -73,5 +73,30 @@ void search_args(benchmark::internal::Benchmark* b) {
 
 BENCHMARK_CAPTURE(BM_Search, int8, Quantization::kInt8)->Apply(search_args)->Unit(benchmark::kMicrosecond);
 BENCHMARK_CAPTURE(BM_Search, f32, Quantization::kF32)->Apply(search_args)->Unit(benchmark::kMicrosecond);
+
+// remove_batch of 256 elements from a set of N (the cache removes expired entries 256 at a
+// time: NamespaceIndex::kExpiredBatch); they are added back, untimed, for the next iteration.
+void BM_RemoveBatch(benchmark::State& state) {
+  const auto n = static_cast<std::size_t>(state.range(0));
+  const auto dim = static_cast<std::size_t>(state.range(1));
+  Fixture& f = fixture(n, dim, Quantization::kInt8);
+  constexpr std::size_t kBatch = 256;
+  std::size_t first = 0;
+  for (auto _ : state) {
+    std::vector<std::string> ids;
+    for (std::size_t i = 0; i < kBatch; ++i) ids.push_back(std::to_string((first + i * 7919) % n));
+    if (f.set->remove_batch(ids) != kBatch) state.SkipWithError("remove_batch removed fewer elements");
+    state.PauseTiming();
+    for (const std::string& id : ids) {
+      const std::size_t row = std::stoul(id);
+      (void)f.set->add(id, {f.data.base.row(row), dim});
+    }
+    first = (first + kBatch) % n;
+    state.ResumeTiming();
+  }
+  state.counters["removed_per_s"] = benchmark::Counter(static_cast<double>(state.iterations() * kBatch),
+                                                       benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_RemoveBatch)->Args({20000, 64})->Args({100000, 384})->Unit(benchmark::kMillisecond);
 
 }  // namespace
