@@ -60,9 +60,9 @@
 // overwritten by a rebuild that installs its set afterwards. follow_mutex_ makes one follower
 // at a time check for a gap and read the log; log_mutex_ guards the cursor (held across
 // log_read round trips, which only the follower, sync() and publishing perform; lookups never
-// take either). set_mutex_ only guards the shared_ptr: searches copy
-// the pointer and run without any namespace lock (VectorSet is itself thread-safe), and a drop
-// swaps in an empty set while running searches finish on the old one.
+// take either). set_mutex_ only guards the shared_ptr: searches copy the pointer and run
+// without any namespace lock (VectorSet is itself thread-safe), and a drop swaps in an empty
+// set while running searches finish on the old one.
 
 #include "cache/namespace_index.hpp"
 
