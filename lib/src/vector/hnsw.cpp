@@ -365,8 +365,8 @@ void Hnsw::remove(const std::vector<std::uint32_t>& slots) {
   }
   const std::uint32_t end = slot_end();
   // Liveness of every slot, one byte each, read in one pass over the blocks: the scan below
-  // asks it for every link of every node, and reading each neighbour's block header instead
-  // cost a cache miss per link (under eviction, the soak spent half its time in is_live).
+  // asks it for every link of every node, and an is_live() call per link (an out-of-line call
+  // reading another block's header) was half of the soak's time under eviction.
   std::vector<std::uint8_t> live(end);
   for (std::uint32_t node = 0; node < end; ++node) live[node] = is_live(node) ? 1 : 0;
   auto live_at = [&](std::uint32_t slot) { return slot < end && live[slot] != 0; };
