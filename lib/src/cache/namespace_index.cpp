@@ -238,16 +238,28 @@ Status NamespaceIndex::rebuild(Store& store) {
   if (!created) return created.status();
   std::shared_ptr<VectorSet> set = std::move(created.value());
 
+  const std::vector<std::string> no_attributes;
+  Status read = read_vectors(store, keys, [&](const std::vector<std::string>& ids, const std::vector<float>& rows) {
+    return ids.empty() ? Status::ok() : set->add_batch(ids, rows, no_attributes, 1);
+  });
+  if (!read) return read.with_context("rebuilding namespace " + keys_.key);
+
+  install(std::move(set), *last_id);
+  return Status::ok();
+}
+
+Status NamespaceIndex::read_vectors(Store& store, std::span<const std::string> keys, const OnVectors& on_vectors) {
+  std::vector<std::string> ids;
+  std::vector<float> rows;
   for (std::size_t start = 0; start < keys.size(); start += kReadBatch) {
     const std::size_t count = std::min(kReadBatch, keys.size() - start);
-    auto records = store.read(std::span<const std::string>(keys).subspan(start, count));
-    if (!records) return records.status().with_context("rebuilding namespace " + keys_.key);
-    std::vector<std::string> ids;
-    std::vector<float> rows;
-    std::vector<std::string> attributes;
+    auto records = store.read(keys.subspan(start, count));
+    if (!records) return records.status();
+    ids.clear();
+    rows.clear();
     for (std::size_t i = 0; i < count; ++i) {
       const auto& record = (*records)[i];
-      if (!record) continue;  // expired or deleted since the scan
+      if (!record) continue;  // expired or deleted since
       const std::string_view id = std::string_view(keys[start + i]).substr(keys_.entry_prefix.size());
       if (id.size() != kEntryIdLength) continue;
       auto vector = indexable_vector(*record, *context_);
@@ -255,14 +267,8 @@ Status NamespaceIndex::rebuild(Store& store) {
       ids.emplace_back(id);
       rows.insert(rows.end(), vector->begin(), vector->end());
     }
-    if (!ids.empty()) {
-      if (Status st = set->add_batch(ids, rows, attributes, 1); !st) {
-        return st.with_context("rebuilding namespace " + keys_.key);
-      }
-    }
+    if (Status st = on_vectors(ids, rows); !st) return st;
   }
-
-  install(std::move(set), *last_id);
   return Status::ok();
 }
 
@@ -343,17 +349,15 @@ Expected<NamespaceIndex::EntryVectors> NamespaceIndex::entry_vectors(Store& stor
   std::sort(keys.begin(), keys.end());
   keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
   EntryVectors found;
-  for (std::size_t start = 0; start < keys.size(); start += kReadBatch) {
-    const std::size_t count = std::min(kReadBatch, keys.size() - start);
-    auto records = store.read(std::span<const std::string>(keys).subspan(start, count));
-    if (!records) return records.status();
-    for (std::size_t i = 0; i < count; ++i) {
-      if (!(*records)[i]) continue;  // deleted or expired since: nothing to add
-      if (auto vector = indexable_vector(*(*records)[i], *context_)) {
-        found.emplace(keys[start + i].substr(keys_.entry_prefix.size()), std::move(*vector));
-      }
+  const std::size_t dim = context_->set_options.dim;
+  Status read = read_vectors(store, keys, [&](const std::vector<std::string>& ids, const std::vector<float>& rows) {
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+      found.emplace(ids[i], std::vector<float>(rows.begin() + static_cast<std::ptrdiff_t>(i * dim),
+                                               rows.begin() + static_cast<std::ptrdiff_t>((i + 1) * dim)));
     }
-  }
+    return Status::ok();
+  });
+  if (!read) return read;
   return found;
 }
 

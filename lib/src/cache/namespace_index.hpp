@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -137,6 +138,11 @@ class NamespaceIndex {
   using EntryVectors = std::unordered_map<std::string, std::vector<float>>;
   Expected<EntryVectors> entry_vectors(Store& store, std::span<const ChangeEvent> events);
   Status apply(const ChangeEvent& event, const EntryVectors& entry_vectors);
+  // Reads the entry records of `keys` kReadBatch at a time and gives each read's ids and vectors
+  // (rows of dim floats) of the records that hold a vector this set can index (records gone
+  // since, of another identity or malformed are left out): the rebuild and entry_vectors().
+  using OnVectors = std::function<Status(const std::vector<std::string>& ids, const std::vector<float>& rows)>;
+  Status read_vectors(Store& store, std::span<const std::string> keys, const OnVectors& on_vectors);
   void reset_set();
 
   const NamespaceKeys keys_;
