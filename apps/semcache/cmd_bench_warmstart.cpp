@@ -317,7 +317,7 @@ int run_bench_warmstart(BenchWarmstartArgs& args) {
   }
   if (status) comparison = compare(*rebuilt->cache, *loaded->cache, vectors, data->queries, total, args);
   // Closed before the drop: a cache sends its queued hit increments when it closes, and an
-  // increment after the drop would leave a counter key behind.
+  // increment after the drop would leave a stray count behind.
   if (rebuilt) rebuilt->cache.reset();
   if (loaded) loaded->cache.reset();
   Status cleaned = clean_up(**writer, keys);

@@ -50,10 +50,11 @@ void check_decoders(std::string_view bytes) {
     FUZZ_CHECK(event.status().message().starts_with("change-log event: "), event.status().message());
   }
 
-  const auto record = detail::decode_record(bytes);
-  if (!record) return;
+  const auto stored = detail::decode_record(bytes);
+  if (!stored || !stored->record) return;
+  const semcache::Record* record = &*stored->record;
   std::string again;
-  detail::encode_record(*record, again);
+  detail::encode_record(*record, again, stored->hits);
   FUZZ_CHECK(again == bytes, "record re-encodes differently: '" + printable(bytes) + "' -> '" + printable(again) + "'");
 
   const auto entry = detail::entry_from_record("key", *record, 7);
@@ -90,10 +91,12 @@ void check_encoders(FuzzedDataProvider& input) {
     std::string name = input.ConsumeRandomLengthString(16) + "#" + std::to_string(i);  // unique, as Record requires
     record.emplace_back(std::move(name), input.ConsumeRandomLengthString(128));
   }
+  const std::int64_t hits = input.ConsumeIntegral<std::int64_t>();
   std::string bytes;
-  detail::encode_record(record, bytes);
+  detail::encode_record(record, bytes, hits);
   const auto record_again = detail::decode_record(bytes);
-  FUZZ_CHECK(record_again && *record_again == record, "an encoded record does not decode to itself: '" + printable(bytes) + "'");
+  FUZZ_CHECK(record_again && record_again->record && *record_again->record == record && record_again->hits == hits,
+             "an encoded record does not decode to itself: '" + printable(bytes) + "'");
 
   const std::string name = input.ConsumeRandomLengthString(64);
   const auto name_again = detail::percent_decode(detail::percent_encode(name));

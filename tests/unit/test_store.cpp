@@ -22,6 +22,7 @@
 #include "semcache/memory_store.hpp"
 #include "semcache/redis_store.hpp"
 #include "semcache/store.hpp"
+#include "store/record_codec.hpp"
 #include "store/redis_connection.hpp"
 
 namespace {
@@ -276,9 +277,11 @@ void check_logs(Store& store) {
   auto no_record = store.execute(read_log);
   REQUIRE(no_record);
   CHECK(!no_record->records.at(0));
-  StoreBatch increment_log;  // counts nothing: a log has no counter
+  StoreBatch increment_log;  // a log has no counter
   increment_log.increments = {{"log:a", 0ms}};
-  CHECK(store.execute(increment_log));
+  auto not_counted = store.execute(increment_log);
+  REQUIRE(!not_counted);
+  CHECK(not_counted.status().code() == ErrorCode::kBadInput);
   CHECK(store.log_last_id("log:record").status().code() == ErrorCode::kBadInput);
 }
 
@@ -612,7 +615,7 @@ TEST_CASE("memory store: concurrent batches keep a consistent state", "[store][c
   CHECK(capped->counters().evictions == 8 * 200 - 50);
 }
 
-TEST_CASE("redis store: a record is one value beside its counter key, foreign values are refused", "[store][redis]") {
+TEST_CASE("redis store: a record is one value holding its hit count, foreign values are refused", "[store][redis]") {
   testing::RedisServer server;
   auto store = open_redis(server);
   auto url = parse_redis_url(server.url());
@@ -624,26 +627,59 @@ TEST_CASE("redis store: a record is one value beside its counter key, foreign va
     REQUIRE(reply);
     return *reply;
   };
+  auto value_of = [&](std::string_view key) { return raw({"GET", key}).str; };
+  auto encoded = [](const Record& record, std::int64_t hits) {
+    std::string bytes;
+    detail::encode_record(record, bytes, hits);
+    return bytes;
+  };
 
-  // The layout other processes rely on: one string value, and "{KEY}#n" for the counter.
+  // The layout other processes rely on: one string value with the count in bytes 1-8, which
+  // increments change in place; the record's TTL stays.
   write_one(*store, "k", {{"n", "1"}}, 60s);
   CHECK(raw({"TYPE", "k"}).str == "string");
-  CHECK(raw({"EXISTS", "{k}#n"}).integer == 0);
+  CHECK(value_of("k") == encoded({{"n", "1"}}, 0));
   StoreBatch increment;
   increment.increments = {{"k", 60s}};
   run(*store, increment);
   run(*store, increment);
-  CHECK(raw({"GET", "{k}#n"}).str == "2");
-  const long long counter_ttl = raw({"PTTL", "{k}#n"}).integer;
-  CHECK(counter_ttl > 0);
-  CHECK(counter_ttl <= 60000);
+  CHECK(value_of("k") == encoded({{"n", "1"}}, 2));
+  CHECK(raw({"BITFIELD", "k", "GET", "i64", "8"}).elements.at(0).integer == 2);
+  const long long ttl = raw({"PTTL", "k"}).integer;
+  CHECK(ttl > 0);
+  CHECK(ttl <= 60000);
+  CHECK(raw({"DBSIZE"}).integer == 1);  // no key beside the record
 
-  // A counter made for a record that has gone expires with the TTL it was given.
+  // A count made for a record that has gone reads as no record, expires with the TTL it was
+  // given, and the key's next write replaces it.
   StoreBatch stray;
   stray.increments = {{"gone", 60s}};
   run(*store, stray);
-  CHECK(raw({"PTTL", "{gone}#n"}).integer > 0);
-  CHECK(!read_one(*store, "gone"));
+  CHECK(value_of("gone").size() == 9);
+  CHECK(raw({"PTTL", "gone"}).integer > 0);
+  StoreBatch read_gone;
+  read_gone.reads = {"gone"};
+  const StoreBatchResult gone = run(*store, read_gone);
+  CHECK(!gone.records.at(0));
+  CHECK(gone.counters.at(0) == 0);
+  write_one(*store, "gone", {{"n", "2"}});
+  CHECK(value_of("gone") == encoded({{"n", "2"}}, 0));
+  CHECK(raw({"PTTL", "gone"}).integer == -1);
+  // Without a TTL a stray count stays until that write, or a delete, which does not count it.
+  StoreBatch stray_forever;
+  stray_forever.increments = {{"gone-too", 0ms}};
+  run(*store, stray_forever);
+  CHECK(raw({"PTTL", "gone-too"}).integer == -1);
+  CHECK(!read_one(*store, "gone-too"));
+  StoreBatch remove;
+  remove.deletes = {"gone-too", "k"};
+  CHECK(run(*store, remove).deleted == 1);
+  CHECK(raw({"EXISTS", "gone-too"}).integer == 0);
+  write_one(*store, "k", {{"n", "1"}}, 60s);
+
+  // A record of the previous layout (its count in a key of its own) reads as no record.
+  raw({"SET", "layout1", std::string("\xB1\x00\x00\x00\x00", 5)});
+  CHECK(!read_one(*store, "layout1"));
 
   // A string semcache did not write is bad_input naming the key, and the connection stays
   // usable; a value of another type reads as no record (MGET), and a write replaces it.
@@ -656,24 +692,11 @@ TEST_CASE("redis store: a record is one value beside its counter key, foreign va
   CHECK(!read_one(*store, "hash"));
   write_one(*store, "hash", {{"n", "1"}}, 60s);
   CHECK(raw({"TYPE", "hash"}).str == "string");
-  raw({"SET", "{k}#n", "many"});
-  StoreBatch read_k;
-  read_k.reads = {"k"};
-  auto bad_counter = store->execute(read_k);
-  REQUIRE(!bad_counter);
-  CHECK(bad_counter.status().code() == ErrorCode::kBadInput);
-  raw({"DEL", "{k}#n"});
-  CHECK(read_one(*store, "k"));
 
-  // A write resets the counter, unless the caller vouches that there is none (counter_absent):
-  // then the counter is not even touched.
+  // A write resets the count.
   run(*store, increment);
-  StoreBatch vouched;
-  vouched.writes.push_back(RecordWrite{"k", {{"n", "2"}}, 60s, true});
-  run(*store, vouched);
-  CHECK(raw({"GET", "{k}#n"}).str == "1");
   write_one(*store, "k", {{"n", "3"}}, 60s);
-  CHECK(raw({"EXISTS", "{k}#n"}).integer == 0);
+  CHECK(value_of("k") == encoded({{"n", "3"}}, 0));
 }
 
 TEST_CASE("redis store: concurrent batches keep a consistent state", "[store][redis][concurrency]") {

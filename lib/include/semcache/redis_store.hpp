@@ -1,8 +1,8 @@
 #pragma once
-// The Redis store: a record is one string value (all its fields encoded in one blob: SET, or
-// one MSET for a batch of writes without TTL; one MGET reads a batch), its counter a key of its
-// own beside it ("{KEY}#n", INCRBY), logs are streams (XADD MAXLEN ~, XRANGE); the layout and
-// its reasons are at the top of redis_store.cpp. Every argument is sent binary-safe
+// The Redis store: a record is one string value (its counter and all its fields encoded in one
+// blob: SET, or one MSET for a batch of writes without TTL; one MGET reads a batch; BITFIELD
+// INCRBY counts a hit in place), logs are streams (XADD MAXLEN ~, XRANGE); the layout and its
+// reasons are at the top of redis_store.cpp. Every argument is sent binary-safe
 // (length-prefixed), never formatted into a command string. For Redis Cluster see
 // redis_cluster_store.hpp.
 //

@@ -36,23 +36,18 @@ const std::string* find_field(const Record& record, std::string_view field);
 
 // Writes a record: replaces the whole record (fields not listed are gone) and resets its
 // counter to 0. A record with no fields is no record: the key ends up absent.
-// counter_absent is a hint from a caller that has just read the key and found its counter at 0
-// (no counter): the Redis store then skips the reset, a key operation per write. Should an
-// increment from elsewhere slip in between that read and this write, the new record starts
-// with that count, which hit counts (best effort) tolerate.
 struct RecordWrite {
   std::string key;
   Record fields;
   std::chrono::milliseconds ttl{0};    // > 0: the record expires that long after the write
-  bool counter_absent = false;
 };
 
 // Adds 1 to the counter of a record (a cache entry's hit count) without rewriting its fields.
-// The in-memory store counts only records that exist. On Redis the counter is a key of its own
-// beside the record (redis_store.hpp), so an increment that races with the record's expiry or
-// deletion may leave a stray counter: it expires `ttl` after the increment (ttl > 0, the TTL
-// the record was written with) or goes with the record's next write or delete of that key.
-// A stray counter is never read as a record.
+// The in-memory store counts only records that exist. On Redis the counter is part of the
+// record's value, changed in place (redis_store.cpp), so an increment that races with the
+// record's expiry or deletion leaves a stray count under the key: it reads as no record, the
+// key's next write replaces it, and it expires `ttl` after the increment (ttl > 0: the TTL the
+// record was written with; a record of that key is left with its own TTL).
 struct CounterIncrement {
   std::string key;
   std::chrono::milliseconds ttl{0};
@@ -89,7 +84,7 @@ struct StoreBatch {
 struct StoreBatchResult {
   std::vector<std::optional<Record>> records;  // one per StoreBatch::reads; nullopt: no such record
   std::vector<std::int64_t> counters;          // one per StoreBatch::reads (0 for a missing record)
-  std::uint64_t deleted = 0;                   // how many of the deletes existed
+  std::uint64_t deleted = 0;                   // how many of the deletes held a record or a log
   std::vector<std::string> appended_ids;       // one per StoreBatch::appends
   // A batch with reads can succeed while the server refuses some of its mutations: a Redis at
   // maxmemory under the noeviction policy answers OOM to writes and still serves reads, and a

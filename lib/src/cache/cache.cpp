@@ -7,7 +7,7 @@
 // the next batch this Cache executes, by the follower, by sync(), by invalidation or by the
 // destructor; a batch sends its increments before its reads, so this Cache's next lookup sees
 // them), so a hit costs no extra trip, and a miss increments nothing: on Redis an increment of
-// a missing entry would leave a counter key behind. Hit counts are best effort: queued
+// a missing entry would leave a stray count behind. Hit counts are best effort: queued
 // increments travel with whatever batch comes next and are lost if that batch fails. A store
 // is ONE batch: the record (with its TTL), in semantic modes the change-log add event, and the
 // queued increments; the vector joins the local set only after the batch succeeded, so the
@@ -583,7 +583,7 @@ std::vector<LookupResult> Cache::Impl::exact_lookup_or_store(std::span<const Cac
     if (!normalized) continue;  // store() would refuse them
     RecordWrite& write = writes.writes.emplace_back(RecordWrite{
         item.key, detail::make_entry_record(request, responses[i], *normalized, now_epoch_ms(), {}, {}),
-        options.ttl, read && state.hits == 0});
+        options.ttl});
     written.push_back(i);
     if (read) {
       state.record = &write.fields;

@@ -4,7 +4,7 @@
 // replaces whatever the key held and resets the record's counter; appending to a record, or
 // reading or incrementing a log, fails the batch with bad_input "WRONGTYPE", as Redis would.
 // A write with no fields leaves the key absent. An increment of a missing record does nothing
-// (the Redis store may leave a stray counter there, which no read ever sees: same results).
+// (the Redis store leaves a stray count there, which reads as no record: same results).
 //
 // Locking: 16 shards chosen by the key's hash, each a mutex over its map and its LRU list, so
 // threads touching different keys rarely contend. Each operation of a batch takes only its
@@ -351,7 +351,7 @@ class MemoryStore final : public Store {
     auto it = find_live(shard, increment.key, now);
     if (it == shard.entries.end()) return Status::ok();  // never recreate a missing record
     Entry& entry = it->second;
-    if (entry.log) return Status::ok();  // a log has no counter (on Redis: a stray counter key)
+    if (entry.log) return wrong_type(increment.key, "log", "record");
     touch(shard, entry);
     if (entry.counter == std::numeric_limits<std::int64_t>::max()) {
       return Status::bad_input("memory store: increment of the counter of '" + detail::printable_key(increment.key) +

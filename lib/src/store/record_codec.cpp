@@ -7,7 +7,10 @@
 namespace semcache::detail {
 namespace {
 
-constexpr unsigned char kMarker = 0xB1;
+constexpr unsigned char kMarker = 0xB2;
+constexpr unsigned char kLayout1Marker = 0xB1;
+constexpr std::size_t kHitsBytes = 8;
+static_assert(kStrayCountBytes == 1 + kHitsBytes);
 
 void append_u32(std::string& out, std::size_t value) {
   const char bytes[4] = {static_cast<char>(value & 0xff), static_cast<char>((value >> 8) & 0xff),
@@ -33,12 +36,14 @@ bool read_bytes(std::string_view& in, std::string& out) {
 
 }  // namespace
 
-void encode_record(const Record& record, std::string& out) {
-  std::size_t size = 5;
+void encode_record(const Record& record, std::string& out, std::int64_t hits) {
+  std::size_t size = 1 + kHitsBytes + 4;
   for (const auto& [field, value] : record) size += 8 + field.size() + value.size();
   out.clear();
   out.reserve(size);
   out.push_back(static_cast<char>(kMarker));
+  const auto count = static_cast<std::uint64_t>(hits);
+  for (int shift = 56; shift >= 0; shift -= 8) out.push_back(static_cast<char>((count >> shift) & 0xff));
   append_u32(out, record.size());
   for (const auto& [field, value] : record) {
     append_u32(out, field.size());
@@ -48,27 +53,23 @@ void encode_record(const Record& record, std::string& out) {
   }
 }
 
-std::optional<Record> decode_record(std::string_view bytes) {
-  if (bytes.empty() || static_cast<unsigned char>(bytes[0]) != kMarker) return std::nullopt;
-  bytes.remove_prefix(1);
-  std::uint32_t count = 0;
+std::optional<StoredValue> decode_record(std::string_view bytes) {
+  if (bytes.empty()) return std::nullopt;
+  const auto marker = static_cast<unsigned char>(bytes[0]);
+  if (marker == kLayout1Marker || (marker == 0 && bytes.size() == kStrayCountBytes)) return StoredValue{};
+  if (marker != kMarker || bytes.size() < 1 + kHitsBytes) return std::nullopt;
+  std::uint64_t count = 0;
+  for (std::size_t i = 1; i <= kHitsBytes; ++i) count = (count << 8) | static_cast<unsigned char>(bytes[i]);
+  bytes.remove_prefix(1 + kHitsBytes);
+  std::uint32_t fields = 0;
   // Each field takes at least 8 bytes: a count beyond that is corrupt, not a reason to allocate.
-  if (!read_u32(bytes, count) || count > bytes.size() / 8) return std::nullopt;
-  Record record(count);
-  for (auto& [field, value] : record) {
-    if (!read_bytes(bytes, field) || !read_bytes(bytes, value)) return std::nullopt;
+  if (!read_u32(bytes, fields) || fields > bytes.size() / 8) return std::nullopt;
+  StoredValue value{Record(fields), static_cast<std::int64_t>(count)};
+  for (auto& [field, field_value] : *value.record) {
+    if (!read_bytes(bytes, field) || !read_bytes(bytes, field_value)) return std::nullopt;
   }
   if (!bytes.empty()) return std::nullopt;
-  return record;
-}
-
-std::string counter_key(std::string_view key) {
-  std::string out;
-  out.reserve(key.size() + 4);
-  out.push_back('{');
-  out.append(key);
-  out.append("}#n");
-  return out;
+  return value;
 }
 
 }  // namespace semcache::detail

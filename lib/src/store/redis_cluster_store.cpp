@@ -1,5 +1,5 @@
 // RedisClusterStore: the Store on a Redis Cluster (redis_cluster_store.hpp), with the data
-// layout of RedisStore (redis_store.cpp: one record blob per key, counter "{KEY}#n").
+// layout of RedisStore (redis_store.cpp: one record blob per key, its hit count inside).
 //
 // Routing. The store keeps the owner of each of the 16384 slots (a Routing: an array of Node
 // pointers, replaced whole under nodes_mutex_ and read through a shared_ptr, so a call routes a
@@ -9,19 +9,15 @@
 //
 // A call turns into a list of single-key commands, in the order RedisStore pipelines them:
 //   SET k blob [PX ttl] (DEL k for an empty record)   per write
-//   DEL counter                                        per write: reset
-//   INCRBY counter n [+ PEXPIRE counter ttl NX]        per incremented record
-//   UNLINK k, UNLINK counter                           per delete (the first replies are summed)
+//   BITFIELD k INCRBY i64 8 n [+ PEXPIRE k ttl NX]     per incremented record
+//   STRLEN k, UNLINK k                                 per delete (STRLEN tells records and logs
+//                                                      from stray counts: `deleted`)
 //   XADD k [MAXLEN ~ n] * p payload                    per append
-//   GET k, GET counter                                 per read
-// Multi-key DEL/UNLINK/MGET are split because a cluster refuses keys of several slots in one
-// command (CROSSSLOT), and even a record with its counter (one slot) cannot be read by one
-// MGET: while its slot migrates, the importing node answers TRYAGAIN to a multi-key command
-// as long as one of its keys is missing, as a counter usually is, so such reads would fail
-// until the migration ends (tried: "ASK during a slot migration" in test_cluster_store.cpp
-// failed). A GET that finds another type reads as nil, as MGET does on one node.
-// RedisStore's single MSET and MGET become per-key SETs and GETs for the same reason (and
-// RecordWrite::counter_absent is not used: every write resets its counter).
+//   GET k                                              per read
+// Multi-key UNLINK/MSET/MGET are split because a cluster refuses keys of several slots in one
+// command (CROSSSLOT), and while a slot migrates, the importing node answers TRYAGAIN to a
+// multi-key command as long as one of its keys is missing. A GET that finds another type
+// reads as nil, as MGET does on one node.
 // run() groups the commands by the node that owns their slot, keeping their order, leases one
 // connection per node (in address order, so two calls never wait on each other's leases
 // crosswise), sends every node its pipeline (flush), and only then reads the replies, so the
@@ -57,7 +53,6 @@
 #include <array>
 #include <atomic>
 #include <cctype>
-#include <charconv>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -211,7 +206,7 @@ Command make_command(std::vector<std::string> args) {
 }
 
 // What each command of a batch stands for, to read its reply back into the result.
-enum class Role { kWrite, kCounterReset, kIncrement, kDelete, kDeleteCounter, kAppend, kRead, kReadCounter };
+enum class Role { kWrite, kIncrement, kDeleteLength, kDelete, kAppend, kRead };
 
 class RedisClusterStore final : public Store {
  public:
@@ -604,9 +599,6 @@ class RedisClusterStore final : public Store {
         add(Role::kWrite, i, {"SET", write.key, blob});
       }
     }
-    for (std::size_t i = 0; i < batch.writes.size(); ++i) {
-      add(Role::kCounterReset, i, {"DEL", detail::counter_key(batch.writes[i].key)});
-    }
     // Increments merged per record, in order of first appearance (as RedisStore).
     std::unordered_map<std::string_view, std::size_t> merged;
     std::vector<std::pair<std::int64_t, std::chrono::milliseconds>> adds;
@@ -622,15 +614,17 @@ class RedisClusterStore final : public Store {
       ttl = std::max(ttl, increment.ttl);
     }
     for (std::size_t i = 0; i < adds.size(); ++i) {
-      const std::string counter = detail::counter_key(add_keys[i]);
-      add(Role::kIncrement, i, {"INCRBY", counter, std::to_string(adds[i].first)});
+      const std::string key(add_keys[i]);
+      add(Role::kIncrement, i,
+          {"BITFIELD", key, "INCRBY", std::string(detail::kHitsType), std::string(detail::kHitsOffset),
+           std::to_string(adds[i].first)});
       if (adds[i].second.count() > 0) {
-        add(Role::kIncrement, i, {"PEXPIRE", counter, std::to_string(adds[i].second.count()), "NX"});
+        add(Role::kIncrement, i, {"PEXPIRE", key, std::to_string(adds[i].second.count()), "NX"});
       }
     }
-    for (std::size_t i = 0; i < batch.deletes.size(); ++i) add(Role::kDelete, i, {"UNLINK", batch.deletes[i]});
     for (std::size_t i = 0; i < batch.deletes.size(); ++i) {
-      add(Role::kDeleteCounter, i, {"UNLINK", detail::counter_key(batch.deletes[i])});
+      add(Role::kDeleteLength, i, {"STRLEN", batch.deletes[i]});
+      add(Role::kDelete, i, {"UNLINK", batch.deletes[i]});
     }
     for (std::size_t i = 0; i < batch.appends.size(); ++i) {
       const LogAppend& append = batch.appends[i];
@@ -643,9 +637,6 @@ class RedisClusterStore final : public Store {
       }
     }
     for (std::size_t i = 0; i < batch.reads.size(); ++i) add(Role::kRead, i, {"GET", batch.reads[i]});
-    for (std::size_t i = 0; i < batch.reads.size(); ++i) {
-      add(Role::kReadCounter, i, {"GET", detail::counter_key(batch.reads[i])});
-    }
 
     if (Status st = run(commands); !st) return st;
     return read_results(batch, commands, roles);
@@ -668,7 +659,11 @@ class RedisClusterStore final : public Store {
       Command& command = commands[c];
       const auto [role, item] = roles[c];
       Reply& reply = command.reply;
-      const bool read = role == Role::kRead || role == Role::kReadCounter;
+      const bool read = role == Role::kRead;
+      if (role == Role::kDeleteLength) {  // WRONGTYPE included: a log was deleted
+        if (detail::held_record_or_log(reply)) ++result.deleted;
+        continue;
+      }
       const bool wrong_type = reply.is_error() && reply.str.find("WRONGTYPE") != std::string::npos;
       // RedisStore's MGET reads a key of another type as nil: no record, no counter.
       if (read && wrong_type) continue;
@@ -684,16 +679,10 @@ class RedisClusterStore final : public Store {
       }
       switch (role) {
         case Role::kWrite:
-        case Role::kCounterReset:
         case Role::kIncrement:
-        case Role::kDeleteCounter:
           break;
+        case Role::kDeleteLength:
         case Role::kDelete:
-          if (reply.is_integer()) {
-            result.deleted += static_cast<std::uint64_t>(reply.integer);
-          } else {
-            note(unexpected(reply, quoted("UNLINK", command.key()), "an integer"));
-          }
           break;
         case Role::kAppend:
           if (reply.is_string()) {
@@ -708,21 +697,13 @@ class RedisClusterStore final : public Store {
             note(unexpected(reply, quoted("GET", command.key()), "a record"));
             break;
           }
-          result.records[item] = detail::decode_record(reply.str);
-          if (!result.records[item]) {
+          auto stored = detail::decode_record(reply.str);
+          if (!stored) {
             note(Status::bad_input(url_.redacted + ": '" + detail::printable_key(command.key()) +
                                    "' holds a value that is not a semcache record"));
-          }
-          break;
-        }
-        case Role::kReadCounter: {
-          if (!reply.is_string() || !result.records[item]) break;
-          const auto [end, ec] =
-              std::from_chars(reply.str.data(), reply.str.data() + reply.str.size(), result.counters[item]);
-          if (ec != std::errc() || end != reply.str.data() + reply.str.size()) {
-            result.counters[item] = 0;
-            note(Status::bad_input(url_.redacted + ": the counter of '" + detail::printable_key(batch.reads[item]) +
-                                   "' is not an integer"));
+          } else if (stored->record) {  // else a stray count, or a record of an earlier layout
+            result.records[item] = std::move(stored->record);
+            result.counters[item] = stored->hits;
           }
           break;
         }

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "store/printable.hpp"
+#include "store/record_codec.hpp"
 
 namespace semcache::detail {
 
@@ -35,6 +36,11 @@ std::string match_pattern(std::string_view prefix) {
 }
 
 bool is_timeout(const Status& status) { return status.message().find("timed out") != std::string::npos; }
+
+bool held_record_or_log(const Reply& strlen_reply) {
+  if (strlen_reply.is_integer()) return strlen_reply.integer > static_cast<long long>(kStrayCountBytes);
+  return strlen_reply.is_error() && strlen_reply.str.find("WRONGTYPE") != std::string::npos;
+}
 
 Status validate(const RedisStoreOptions& options, std::string_view store) {
   const std::string name(store);

@@ -42,6 +42,10 @@ Status error_reply_status(std::string_view where, std::string_view what, std::st
 // Status::unavailable "<where>: <what>: expected <expected>, got <reply type>".
 Status unexpected_reply(std::string_view where, const Reply& reply, std::string_view what, std::string_view expected);
 
+// Whether a key held a record or a log, from the reply to STRLEN of it: a string longer than a
+// stray count (record_codec.hpp), or another type (WRONGTYPE). What a delete counts as deleted.
+bool held_record_or_log(const Reply& strlen_reply);
+
 // The entries of an XRANGE / XREVRANGE reply ([[id, [field, value, ...]], ...]), each with its
 // kPayloadField value; `where` and `key` name them in an error.
 Expected<std::vector<LogEntry>> parse_log_entries(Reply& reply, std::string_view where, std::string_view key);
