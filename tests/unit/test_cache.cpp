@@ -429,6 +429,29 @@ TEST_CASE("cache: an expired entry leaves the index and the next candidate is tr
   });
 }
 
+TEST_CASE("cache: an entry stored again after a lookup found it expired stays in the index", "[cache]") {
+  auto now = std::make_shared<std::atomic<std::int64_t>>(0);
+  MemoryStoreOptions memory_options;
+  memory_options.now_ms = [now] { return now->load(); };
+  CacheOptions options = semantic_options();
+  options.ttl = 1000ms;
+  options.follow_interval = 0ms;  // removals of expired entries happen in sync() only
+  auto cache = open_cache(make_memory_store(memory_options), options);
+  const CacheRequest a{.model = "m", .tenant = "t", .canonical = "A", .embedding = at_distance(0.02, 1)};
+  const CacheRequest query{.model = "m", .tenant = "t", .canonical = "q", .embedding = at_distance(0, 3)};
+  REQUIRE(cache->store(a, "from A"));
+  now->fetch_add(1200);  // A expired in the store
+  LookupResult gone = cache->lookup(query);
+  CHECK(gone.outcome == LookupOutcome::kMiss);
+  CHECK(gone.expired_candidates == 1);  // queued for removal from the index
+  REQUIRE(cache->store(a, "from A again"));
+  REQUIRE(cache->sync());  // runs the queued removals
+  CHECK(stats_of(*cache, "m").indexed == 1);
+  LookupResult back = cache->lookup(query);
+  REQUIRE(back.outcome == LookupOutcome::kSemanticHit);
+  CHECK(back.entry.response == "from A again");
+}
+
 TEST_CASE("cache: a model change misses and tenants never see each other's entries", "[cache][redis]") {
   on_each_backend([](Backend& backend) {
     auto cache = open_cache(backend.connect(), semantic_options(CacheMode::kBoth));

@@ -158,6 +158,28 @@ TEST_CASE("add, get_vector, attributes, replace and remove", "[vector_set]") {
   CHECK((*hits)[0].id == "b");
 }
 
+TEST_CASE("adding the same vector again under an id leaves the graph as it is", "[vector_set]") {
+  const auto data = small_data(500, 16, 1, 3);
+  auto set = build(data.base, Quantization::kInt8, 1);
+  const std::string before = set->save_to_memory();
+  // The same vector: nothing moves (a replacement would draw the element a new level and new
+  // links), only new attributes are taken.
+  REQUIRE(set->add("id-7", row(data.base, 7)).value() == false);
+  CHECK(set->save_to_memory() == before);
+  REQUIRE(set->add("id-7", row(data.base, 7), R"({"again": true})").value() == false);
+  CHECK(set->attributes("id-7").value() == R"({"again":true})");
+  CHECK(set->size() == 500);
+  // Another vector replaces the element.
+  REQUIRE(set->add("id-7", row(data.base, 8)).value() == false);
+  CHECK(set->size() == 500);
+  SearchOptions so;
+  so.k = 2;
+  auto hits = set->search(row(data.base, 8), so);
+  REQUIRE(hits);
+  REQUIRE(hits->size() == 2);
+  CHECK(((*hits)[0].id == "id-7" || (*hits)[1].id == "id-7"));
+}
+
 TEST_CASE("bad vectors and attributes are refused with a reason", "[vector_set]") {
   VectorSetOptions o;
   o.dim = 3;

@@ -5,7 +5,8 @@
 //   - search(), get_vector(), attributes(), contains(), size() run concurrently with each other
 //     and with add()/add_batch() (several writers may insert at once: that is the parallel build);
 //   - remove(), set_attributes() and save() take the set exclusively: they wait for running
-//     searches and inserts, and block new ones until done.
+//     searches and inserts, and block new ones until done; so does add() of an existing id
+//     (briefly when the vector is the one it holds, else it is a remove() and an insert).
 // Nothing here prints or exits; every fallible call returns a Status or Expected.
 
 #include <cstddef>
@@ -73,8 +74,9 @@ class VectorSet {
   VectorSet(const VectorSet&) = delete;
   VectorSet& operator=(const VectorSet&) = delete;
 
-  // Inserts an element, or replaces the vector and attributes of an existing id.
-  // Returns true when the id is new. The vector must have dim() finite components;
+  // Inserts an element, or replaces the vector and attributes of an existing id (a vector that
+  // quantises to the code the element holds leaves the graph as it is: only the attributes
+  // change). Returns true when the id is new. The vector must have dim() finite components;
   // attributes must be a JSON object text or empty.
   Expected<bool> add(std::string_view id, std::span<const float> vector, std::string_view attributes_json = {});
 

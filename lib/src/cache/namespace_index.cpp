@@ -54,7 +54,10 @@
 // the set in batches (expire_local): one graph removal scans every link list, so removing
 // them one by one on the lookup path stalled lookups under eviction (10 ms each at 20,000
 // vectors, measured by the soak). expired_mutex_ guards the queue and is never held across a
-// removal or together with another lock.
+// removal or together with another lock. An entry stored again (by this Cache or, through the
+// log, another process) leaves the queue; expired_removal_mutex_, held across each removal of
+// queued entries and by the add of an entry that was queued, keeps a removal that had already
+// taken the id from undoing that add.
 //
 // Locking. init_mutex_ serialises loads and clear_local(), so a local drop can never be
 // overwritten by a rebuild that installs its set afterwards. follow_mutex_ makes one follower
@@ -390,9 +393,20 @@ Status NamespaceIndex::apply(const ChangeEvent& event, const EntryVectors& entry
 
 void NamespaceIndex::add_local(std::string_view id, std::span<const float> vector) {
   std::shared_ptr<VectorSet> set = vectors();
+  if (!set) return;
+  // An entry stored anew after a lookup found it gone must not be taken out by the queued
+  // removal: it leaves the queue, and a removal that has already taken it (ids stay queued
+  // until their removal is done) finishes before the add.
+  bool was_queued = false;
+  {
+    std::lock_guard lock(expired_mutex_);
+    was_queued = !expired_.empty() && expired_.erase(std::string(id)) > 0;
+  }
+  std::unique_lock removal(expired_removal_mutex_, std::defer_lock);
+  if (was_queued) removal.lock();
   // A vector the set refuses (a zero vector: no direction for the cosine metric) just stays
   // out of the index; its entry still serves exact lookups.
-  if (set) (void)set->add(id, vector);
+  (void)set->add(id, vector);
 }
 
 void NamespaceIndex::remove_local(std::span<const std::string> ids) {
@@ -416,6 +430,7 @@ bool NamespaceIndex::is_expired(const std::string& id) const {
 }
 
 void NamespaceIndex::remove_expired() {
+  std::lock_guard removing(expired_removal_mutex_);
   std::vector<std::string> ids;
   {
     std::lock_guard lock(expired_mutex_);

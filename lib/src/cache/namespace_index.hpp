@@ -176,6 +176,7 @@ class NamespaceIndex {
 
   mutable std::mutex expired_mutex_;     // guards expired_ (never held across a removal)
   std::unordered_set<std::string> expired_;
+  std::mutex expired_removal_mutex_;     // held by remove_expired() and by the add of a queued id
   void remove_expired();                 // removes the queued ones from the set
 };
 
