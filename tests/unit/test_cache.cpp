@@ -437,8 +437,10 @@ TEST_CASE("cache: an entry stored again after a lookup found it expired stays in
   options.ttl = 1000ms;
   options.follow_interval = 0ms;  // removals of expired entries happen in sync() only
   auto cache = open_cache(make_memory_store(memory_options), options);
-  const CacheRequest a{.model = "m", .tenant = "t", .canonical = "A", .embedding = at_distance(0.02, 1)};
-  const CacheRequest query{.model = "m", .tenant = "t", .canonical = "q", .embedding = at_distance(0, 3)};
+  const auto a_vector = at_distance(0.02, 1);
+  const auto query_vector = at_distance(0, 3);
+  const CacheRequest a{.model = "m", .tenant = "t", .canonical = "A", .embedding = a_vector};
+  const CacheRequest query{.model = "m", .tenant = "t", .canonical = "q", .embedding = query_vector};
   REQUIRE(cache->store(a, "from A"));
   now->fetch_add(1200);  // A expired in the store
   LookupResult gone = cache->lookup(query);
