@@ -21,7 +21,7 @@
 // structureless random vectors HNSW misses some near-duplicates at a small ef, and the two
 // graphs then miss different ones). At 200,000 x 384 and ef 100, 3 of 1,200 compared lookups
 // over 6 runs (2026-12-06, two builds) were near-duplicates one graph's search missed; the
-// default is 400 (0 of 400 in 2 runs), which costs the comparison, not the timed warm start.
+// default is 400 (0 of 600 in 3 runs), which costs the comparison, not the timed warm start.
 //
 // This command reaches into lib/src (cache/entry_record.hpp) for the record layout of the
 // bulk fill and the namespace's key names for the clean-up.

@@ -1,6 +1,7 @@
 // Google Benchmark: HNSW search of the vector set at a few sizes, quantisations and ef values,
-// one query at a time on one thread (the `semcache bench recall` setting), and batch removal. The set is built
-// once per configuration from the project's generator and reused across iterations.
+// one query at a time on one thread (the `semcache bench recall` setting), and batch removal.
+// The set is built once per configuration from the project's generator and reused across
+// iterations.
 // Counters: distances and nodes visited per query, so a change in speed can be told apart from
 // a change in work.
 

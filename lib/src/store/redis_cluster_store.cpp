@@ -56,7 +56,6 @@
 #include <map>
 #include <mutex>
 #include <thread>
-#include <unordered_map>
 #include <unordered_set>
 
 #include "semcache/redis_url.hpp"
@@ -599,27 +598,14 @@ class RedisClusterStore final : public Store {
         add(Role::kWrite, i, {"SET", write.key, blob});
       }
     }
-    // Increments merged per record, in order of first appearance (as RedisStore).
-    std::unordered_map<std::string_view, std::size_t> merged;
-    std::vector<std::pair<std::int64_t, std::chrono::milliseconds>> adds;
-    std::vector<std::string_view> add_keys;
-    for (const CounterIncrement& increment : batch.increments) {
-      auto [it, fresh] = merged.try_emplace(increment.key, adds.size());
-      if (fresh) {
-        adds.emplace_back(0, increment.ttl);
-        add_keys.push_back(increment.key);
-      }
-      auto& [count, ttl] = adds[it->second];
-      ++count;
-      ttl = std::max(ttl, increment.ttl);
-    }
+    const std::vector<detail::MergedIncrement> adds = detail::merge_increments(batch.increments);
     for (std::size_t i = 0; i < adds.size(); ++i) {
-      const std::string key(add_keys[i]);
+      const std::string key(adds[i].key);
       add(Role::kIncrement, i,
           {"BITFIELD", key, "INCRBY", std::string(detail::kHitsType), std::string(detail::kHitsOffset),
-           std::to_string(adds[i].first)});
-      if (adds[i].second.count() > 0) {
-        add(Role::kIncrement, i, {"PEXPIRE", key, std::to_string(adds[i].second.count()), "NX"});
+           std::to_string(adds[i].count)});
+      if (adds[i].ttl.count() > 0) {
+        add(Role::kIncrement, i, {"PEXPIRE", key, std::to_string(adds[i].ttl.count()), "NX"});
       }
     }
     for (std::size_t i = 0; i < batch.deletes.size(); ++i) {

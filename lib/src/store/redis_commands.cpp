@@ -1,6 +1,7 @@
 #include "store/redis_commands.hpp"
 
 #include <algorithm>
+#include <unordered_map>
 
 #include "store/printable.hpp"
 #include "store/record_codec.hpp"
@@ -36,6 +37,19 @@ std::string match_pattern(std::string_view prefix) {
 }
 
 bool is_timeout(const Status& status) { return status.message().find("timed out") != std::string::npos; }
+
+std::vector<MergedIncrement> merge_increments(std::span<const CounterIncrement> increments) {
+  std::vector<MergedIncrement> merged;
+  std::unordered_map<std::string_view, std::size_t> index;
+  for (const CounterIncrement& increment : increments) {
+    auto [it, fresh] = index.try_emplace(increment.key, merged.size());
+    if (fresh) merged.push_back({increment.key, 0, increment.ttl});
+    MergedIncrement& add = merged[it->second];
+    ++add.count;
+    add.ttl = std::max(add.ttl, increment.ttl);
+  }
+  return merged;
+}
 
 bool held_record_or_log(const Reply& strlen_reply) {
   if (strlen_reply.is_integer()) return strlen_reply.integer > static_cast<long long>(kStrayCountBytes);

@@ -3,6 +3,9 @@
 // say to Redis and how they judge its answers, in one place so that both keep one data layout
 // and one wording (internal).
 
+#include <chrono>
+#include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -41,6 +44,16 @@ Status error_reply_status(std::string_view where, std::string_view what, std::st
 
 // Status::unavailable "<where>: <what>: expected <expected>, got <reply type>".
 Status unexpected_reply(std::string_view where, const Reply& reply, std::string_view what, std::string_view expected);
+
+// One incremented record of a batch: its key (a view into the batch), how many increments it
+// got, and the longest TTL they carry.
+struct MergedIncrement {
+  std::string_view key;
+  std::int64_t count = 0;
+  std::chrono::milliseconds ttl{0};
+};
+// The batch's increments merged per record, in order of first appearance: one BITFIELD each.
+std::vector<MergedIncrement> merge_increments(std::span<const CounterIncrement> increments);
 
 // Whether a key held a record or a log, from the reply to STRLEN of it: a string longer than a
 // stray count (record_codec.hpp), or another type (WRONGTYPE). What a delete counts as deleted.

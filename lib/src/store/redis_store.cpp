@@ -57,7 +57,6 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <unordered_set>
 #include <utility>
 #include <vector>
@@ -77,6 +76,7 @@ using detail::bump;
 using detail::is_timeout;
 using detail::kPayloadField;
 using detail::match_pattern;
+using detail::MergedIncrement;
 using detail::quoted;
 using detail::valid_log_id;
 using detail::RedisConnection;
@@ -183,27 +183,6 @@ class RedisStore final : public Store {
     return reply;
   }
 
-  // One incremented record of a batch: its key, how many increments, its TTL.
-  struct CounterAdd {
-    std::string_view key;
-    std::int64_t count = 0;
-    std::chrono::milliseconds ttl{0};
-  };
-
-  // The batch's increments merged per record, in order of first appearance.
-  static std::vector<CounterAdd> merge_increments(const std::vector<CounterIncrement>& increments) {
-    std::vector<CounterAdd> adds;
-    std::unordered_map<std::string_view, std::size_t> index;
-    for (const CounterIncrement& increment : increments) {
-      auto [it, fresh] = index.try_emplace(increment.key, adds.size());
-      if (fresh) adds.push_back({increment.key, 0, increment.ttl});
-      CounterAdd& add = adds[it->second];
-      ++add.count;
-      add.ttl = std::max(add.ttl, increment.ttl);
-    }
-    return adds;
-  }
-
   // Whether the writes go out as one MSET: when none has a TTL or deletes its record. MSET
   // sets every key atomically, and a key written twice keeps its last value, as with SETs.
   static bool writes_as_one_mset(const StoreBatch& batch) {
@@ -213,7 +192,7 @@ class RedisStore final : public Store {
   }
 
   Expected<StoreBatchResult> run_batch(const StoreBatch& batch) {
-    const std::vector<CounterAdd> adds = merge_increments(batch.increments);
+    const std::vector<MergedIncrement> adds = detail::merge_increments(batch.increments);
     auto lease = pool_.acquire();
     if (!lease) return lease.status();
     RedisConnection& connection = lease->connection();
@@ -221,7 +200,7 @@ class RedisStore final : public Store {
     return read_batch(connection, batch, adds);
   }
 
-  Status send_batch(RedisConnection& connection, const StoreBatch& batch, const std::vector<CounterAdd>& adds) {
+  Status send_batch(RedisConnection& connection, const StoreBatch& batch, const std::vector<MergedIncrement>& adds) {
     thread_local BatchBuffers buffers;
     std::vector<std::string_view>& argv = buffers.argv;
     std::vector<std::string>& values = buffers.values;
@@ -255,7 +234,7 @@ class RedisStore final : public Store {
         if (!st) return st;
       }
     }
-    for (const CounterAdd& add : adds) {
+    for (const MergedIncrement& add : adds) {
       if (Status st = connection.append({"BITFIELD", add.key, "INCRBY", detail::kHitsType, detail::kHitsOffset,
                                          std::to_string(add.count)});
           !st) {
@@ -294,7 +273,7 @@ class RedisStore final : public Store {
   // An error reply to a mutation is a refusal (StoreBatchResult::refused) when the batch has
   // reads and they are answered; any other error fails the call.
   Expected<StoreBatchResult> read_batch(RedisConnection& connection, const StoreBatch& batch,
-                                        const std::vector<CounterAdd>& adds) {
+                                        const std::vector<MergedIncrement>& adds) {
     StoreBatchResult result;
     Status first_error;  // of the reads, or of anything that is not an error reply to a mutation
     auto note = [&first_error](Status st) {
@@ -329,7 +308,7 @@ class RedisStore final : public Store {
         if (reply->is_error()) result.refused_writes.push_back(i);
       }
     }
-    for (const CounterAdd& add : adds) {
+    for (const MergedIncrement& add : adds) {
       for (int i = add.ttl.count() > 0 ? 2 : 1; i > 0; --i) {
         auto reply = next([&] { return quoted("BITFIELD", add.key); });
         if (!reply) return reply.status();

@@ -7,8 +7,8 @@
 // reader that finds the id before the live bit is set treats it as absent.
 //
 // Locks, outermost first: rw_mutex (shared: search, add; exclusive: remove, set_attributes,
-// save, an add of an existing id), then id_mutex (the id map), then the graph's own link stripes. See vector_set.hpp for
-// what runs concurrently with what.
+// save, an add of an existing id), then id_mutex (the id map), then the graph's own link
+// stripes. See vector_set.hpp for what runs concurrently with what.
 //
 // Filtered search walks the graph as usual but only admits matching elements into the
 // results, visiting at most filter_effort nodes; when that yields fewer than k elements it
